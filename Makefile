@@ -1,0 +1,42 @@
+# The README's two commands: `make demo` and `make test`.
+# Each installs what it is missing from Debian first (scripts/deps.sh).
+.PHONY: demo test test-dev test-asan test-tsan bench deps clean
+
+JOBS ?= $(shell nproc)
+
+demo:
+	@bash scripts/deps.sh build
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+	./build/release/examples/context_tree
+
+# The whole suite, then again under ASan+UBSan, then the concurrency label
+# under TSan.
+test: test-dev test-asan test-tsan
+
+test-dev:
+	@bash scripts/deps.sh test
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+	ctest --preset dev
+
+test-asan:
+	@bash scripts/deps.sh test
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan
+
+test-tsan:
+	@bash scripts/deps.sh test
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan
+
+bench:
+	@bash scripts/deps.sh bench
+	cmake --preset release -DPROCCTX_BUILD_BENCH=ON >/dev/null
+	cmake --build --preset release -j $(JOBS)
+	bash bench/run.sh
+
+clean:
+	rm -rf build

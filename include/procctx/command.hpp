@@ -1,0 +1,246 @@
+// procctx/command.hpp — what to run, and how.
+//
+// A Command is a value: a program, its arguments, its working directory,
+// environment, stdio, how to stop it and which processes count as its tree.
+// Nothing runs until spawn() or run() (declared in process.hpp).
+//
+//   procctx::Command cmd{"grep", {"-r", "TODO", "src"}};
+//   cmd.cwd("/repo").env_clear().env("LANG", "C")
+//      .out(procctx::Stdio::capture())
+//      .stop({{SIGTERM, 5s}, {SIGKILL}});
+//
+// What it will not do: run anything through a shell. The program is looked
+// up on the parent's PATH (never through a relative PATH entry such as "."
+// unless allowed), and the arguments reach the child exactly as given. To
+// run a shell command, say so: Command{"/bin/sh", {"-c", script}}.
+//
+// Copying a Command is cheap enough to do per spawn; it is not thread-safe
+// to modify one Command from two threads, but any number of threads may
+// spawn from one unmodified Command.
+#pragma once
+
+#include <procctx/context.hpp>
+#include <procctx/export.hpp>
+#include <procctx/result.hpp>
+
+#include <array>
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace procctx {
+
+class Process;
+struct Completed;
+
+// Which processes a stop reaches.
+enum class Tree {
+  process_group,  // default: the child leads a new process group; signals go to the group
+  cgroup,         // the child starts in its own cgroup v2 leaf (falls back to process_group)
+  none,           // only the direct child is signalled
+};
+
+// How Stdio::file opens its file. `automatic` reads for stdin and
+// creates/truncates for stdout and stderr.
+enum class FileMode { automatic, read, truncate, append };
+
+// Where one of the child's standard streams goes.
+class PROCCTX_EXPORT Stdio {
+ public:
+  enum class Kind { inherit, null, pipe, capture, data, file, fd, to_stdout };
+  static constexpr std::size_t default_capture_limit = std::size_t{64} << 20;
+
+  // The parent's own fd 0/1/2 (the default for all three).
+  static Stdio inherit() { return Stdio{Kind::inherit}; }
+  // /dev/null.
+  static Stdio null() { return Stdio{Kind::null}; }
+  // A pipe whose parent end you use yourself: Process::in()/out()/err().
+  static Stdio pipe() { return Stdio{Kind::pipe}; }
+  // Collected into Completed::out/err. Past `limit` bytes the first and last
+  // limit/2 bytes are kept, the bytes between are counted as dropped, and the
+  // child is never blocked: reading goes on to the end.
+  static Stdio capture(std::size_t limit = default_capture_limit) {
+    Stdio s{Kind::capture};
+    s.limit_ = limit;
+    return s;
+  }
+  // stdin only: `bytes` fed to the child by procctx's loop, then EOF.
+  static Stdio data(std::string bytes) {
+    Stdio s{Kind::data};
+    s.data_ = std::make_shared<const std::string>(std::move(bytes));
+    return s;
+  }
+  // A file, opened in the parent at spawn (an error names the path).
+  static Stdio file(std::filesystem::path path, FileMode mode = FileMode::automatic) {
+    Stdio s{Kind::file};
+    s.path_ = std::move(path);
+    s.mode_ = mode;
+    return s;
+  }
+  // An fd of the caller's (it stays the caller's: procctx never closes it).
+  static Stdio fd(int fd) {
+    Stdio s{Kind::fd};
+    s.fd_ = fd;
+    return s;
+  }
+  // stderr only: wherever stdout goes (2>&1).
+  static Stdio to_stdout() { return Stdio{Kind::to_stdout}; }
+
+  Kind kind() const noexcept { return kind_; }
+  std::size_t limit() const noexcept { return limit_; }
+  const std::string& bytes() const noexcept;
+  const std::filesystem::path& path() const noexcept { return path_; }
+  FileMode mode() const noexcept { return mode_; }
+  int raw_fd() const noexcept { return fd_; }
+
+ private:
+  explicit Stdio(Kind k) : kind_(k) {}
+  Kind kind_;
+  std::size_t limit_ = default_capture_limit;
+  std::shared_ptr<const std::string> data_;
+  std::filesystem::path path_;
+  FileMode mode_ = FileMode::automatic;
+  int fd_ = -1;
+};
+
+// One step of a stop sequence: send `signal`, then give the tree `wait` to
+// go away before the next step. The last step's wait is how long procctx
+// keeps watching after it (0: forever, which is right for SIGKILL).
+struct StopStep {
+  int signal = SIGKILL;
+  Duration wait{};
+};
+
+// What procctx does to stop a command: default {SIGTERM, 5s}, {SIGKILL}.
+// A stopped (SIGSTOP) child gets SIGCONT after each signal so it can act on it.
+class PROCCTX_EXPORT StopSequence {
+ public:
+  StopSequence();  // the default
+  StopSequence(std::initializer_list<StopStep> steps) : steps_(steps) {}
+  explicit StopSequence(std::vector<StopStep> steps) : steps_(std::move(steps)) {}
+
+  // Parses "TERM,5s,KILL": signal names (with or without SIG) or numbers,
+  // each optionally followed by a duration to wait after it. Errors name
+  // the offending item.
+  static Result<StopSequence> parse(std::string_view text);
+  // "TERM,5s,KILL"
+  std::string to_string() const;
+
+  const std::vector<StopStep>& steps() const noexcept { return steps_; }
+
+ private:
+  std::vector<StopStep> steps_;
+};
+
+// Whether a program found through a relative PATH entry (".", "" or
+// "bin") may be run. Go calls this ErrDot; procctx refuses by default.
+enum class PathLookup { absolute_only, allow_relative };
+
+class PROCCTX_EXPORT Command {
+ public:
+  // `program` is looked up on PATH unless it contains a slash. args are
+  // argv[1..]; argv[0] is `program` as given (see arg0()).
+  explicit Command(std::string program, std::vector<std::string> args = {});
+
+  Command& arg(std::string a) & { args_.push_back(std::move(a)); return *this; }
+  Command& args(std::vector<std::string> a) & { args_ = std::move(a); return *this; }
+  // argv[0] as the child sees it (default: program as given).
+  Command& arg0(std::string a) & { arg0_ = std::move(a); return *this; }
+  Command& cwd(std::filesystem::path dir) & { cwd_ = std::move(dir); return *this; }
+
+  // The environment starts as the parent's at spawn time; env_clear() starts
+  // it empty. env/env_remove apply in call order on top.
+  Command& env_clear() & { env_clear_ = true; env_edits_.clear(); return *this; }
+  Command& env(std::string key, std::string value) &;
+  Command& env_remove(std::string key) &;
+
+  Command& in(Stdio s) & { stdio_[0] = std::move(s); return *this; }
+  Command& out(Stdio s) & { stdio_[1] = std::move(s); return *this; }
+  Command& err(Stdio s) & { stdio_[2] = std::move(s); return *this; }
+
+  // How to stop the tree when the context ends or stop() is called.
+  Command& stop(StopSequence s) & { stop_ = std::move(s); return *this; }
+  // How long pipes held open by other processes (grandchildren) may delay
+  // the outcome once the child itself has exited (default 2 s).
+  Command& wait_delay(Duration d) & { wait_delay_ = d; return *this; }
+  Command& tree(Tree t) & { tree_ = t; return *this; }
+  Command& path_lookup(PathLookup p) & { path_lookup_ = p; return *this; }
+
+  // The same setters on temporaries, so a Command can be built in one
+  // expression: Command{"ls"}.cwd("/").out(Stdio::capture()).run(ctx).
+#define PROCCTX_RVALUE_SETTER(name, type) \
+  Command&& name(type v) && { return std::move(this->name(std::move(v))); }
+  PROCCTX_RVALUE_SETTER(arg, std::string)
+  PROCCTX_RVALUE_SETTER(args, std::vector<std::string>)
+  PROCCTX_RVALUE_SETTER(arg0, std::string)
+  PROCCTX_RVALUE_SETTER(cwd, std::filesystem::path)
+  PROCCTX_RVALUE_SETTER(in, Stdio)
+  PROCCTX_RVALUE_SETTER(out, Stdio)
+  PROCCTX_RVALUE_SETTER(err, Stdio)
+  PROCCTX_RVALUE_SETTER(stop, StopSequence)
+  PROCCTX_RVALUE_SETTER(wait_delay, Duration)
+  PROCCTX_RVALUE_SETTER(tree, Tree)
+  PROCCTX_RVALUE_SETTER(path_lookup, PathLookup)
+#undef PROCCTX_RVALUE_SETTER
+  Command&& env_clear() && { return std::move(this->env_clear()); }
+  Command&& env(std::string k, std::string v) && { return std::move(this->env(std::move(k), std::move(v))); }
+  Command&& env_remove(std::string k) && { return std::move(this->env_remove(std::move(k))); }
+
+  // Starts the command. When `ctx` ends, the stop sequence runs on its tree.
+  // "Could not start" (not found, not executable, bad cwd, ...) is an Error
+  // naming the command, the step and the errno; the returned Process owns
+  // the running child. Thread-safe for one unmodified Command.
+  Result<Process> spawn(const Context& ctx = background(),
+                        std::source_location where = std::source_location::current()) const;
+  // spawn() then wait(): the outcome, or why the command could not start.
+  // A non-zero exit is a Completed, not an Error (see Completed::check()).
+  Result<Completed> run(const Context& ctx = background(),
+                        std::source_location where = std::source_location::current()) const;
+
+  const std::string& program() const noexcept { return program_; }
+  const std::vector<std::string>& args() const noexcept { return args_; }
+  // argv as the child will see it.
+  std::vector<std::string> argv() const;
+  const std::optional<std::filesystem::path>& cwd() const noexcept { return cwd_; }
+  const Stdio& stdio(int fd) const { return stdio_.at(static_cast<std::size_t>(fd)); }
+  const StopSequence& stop_sequence() const noexcept { return stop_; }
+  Duration wait_delay() const noexcept { return wait_delay_; }
+  Tree tree() const noexcept { return tree_; }
+  PathLookup path_lookup() const noexcept { return path_lookup_; }
+  bool env_cleared() const noexcept { return env_clear_; }
+  // The edits in order: a value to set, or nullopt to remove.
+  const std::vector<std::pair<std::string, std::optional<std::string>>>& env_edits() const noexcept {
+    return env_edits_;
+  }
+
+ private:
+  std::string program_;
+  std::vector<std::string> args_;
+  std::optional<std::string> arg0_;
+  std::optional<std::filesystem::path> cwd_;
+  bool env_clear_ = false;
+  std::vector<std::pair<std::string, std::optional<std::string>>> env_edits_;
+  std::array<Stdio, 3> stdio_{Stdio::inherit(), Stdio::inherit(), Stdio::inherit()};
+  StopSequence stop_;
+  Duration wait_delay_ = std::chrono::seconds(2);
+  Tree tree_ = Tree::process_group;
+  PathLookup path_lookup_ = PathLookup::absolute_only;
+};
+
+// Signal names: "TERM", "SIGTERM" or "15" → 15; 0 when unknown.
+PROCCTX_EXPORT int signal_from_name(std::string_view name) noexcept;
+// 15 → "SIGTERM"; "SIG42" style for unnamed ones.
+PROCCTX_EXPORT std::string signal_name(int sig);
+// Go-like durations for the CLI and stop sequences: "1.5s", "250ms", "2m",
+// "1h", "3d", "10" (seconds). Errors name the text.
+PROCCTX_EXPORT Result<Duration> parse_duration(std::string_view text);
+
+}  // namespace procctx

@@ -1,0 +1,7 @@
+// procctx/procctx.hpp — everything: contexts, commands, processes.
+#pragma once
+
+#include <procctx/command.hpp>
+#include <procctx/context.hpp>
+#include <procctx/process.hpp>
+#include <procctx/result.hpp>

@@ -1,0 +1,242 @@
+// procctx/process.hpp — a running child and its outcome.
+//
+// Process is a move-only handle to one child, owning its pidfd (the pid is
+// informational: every signal goes through the pidfd, so a reused pid is
+// never hit). procctx's loop thread reaps every child it starts, so a
+// Process can be waited for from any number of threads, or not at all:
+//
+//   auto p = procctx::Command{"make", {"-j8"}}.out(procctx::Stdio::capture()).spawn(ctx);
+//   if (!p) return p.error();              // could not start: says why
+//   const procctx::Completed& c = p->wait();
+//   std::cout << c.status.to_string();     // "exited 0", "killed by SIGKILL"
+//
+// Destroying a Process whose child still runs starts the stop sequence and
+// returns at once; the loop reaps the child (never a zombie, never a blocked
+// destructor). detach() lets it run on instead, still reaped when it exits.
+//
+// What it will not do: raise SIGPIPE in the caller (writes to a dead child
+// return EPIPE), or hang on pipes held by grandchildren beyond wait_delay.
+#pragma once
+
+#include <procctx/command.hpp>
+#include <procctx/context.hpp>
+#include <procctx/export.hpp>
+#include <procctx/result.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace procctx {
+
+namespace detail {
+struct ChildState;
+struct SpawnAccess;
+}
+
+// How a process ended: an exit code, or a signal (with or without a core).
+class PROCCTX_EXPORT ExitStatus {
+ public:
+  ExitStatus() = default;  // "unknown": not reaped (or reaped by someone else)
+  static ExitStatus exited_with(int code) noexcept { return ExitStatus{State::exited, code}; }
+  static ExitStatus killed_by(int sig, bool core = false) noexcept {
+    return ExitStatus{core ? State::dumped : State::killed, sig};
+  }
+
+  bool known() const noexcept { return state_ != State::unknown; }
+  bool exited() const noexcept { return state_ == State::exited; }
+  int code() const noexcept { return exited() ? value_ : -1; }  // -1 unless exited()
+  bool signaled() const noexcept { return state_ == State::killed || state_ == State::dumped; }
+  int signal() const noexcept { return signaled() ? value_ : 0; }  // 0 unless signaled()
+  bool core_dumped() const noexcept { return state_ == State::dumped; }
+  bool success() const noexcept { return exited() && value_ == 0; }
+  // The shell's $?: the code, or 128 + signal.
+  int shell_code() const noexcept { return signaled() ? 128 + value_ : (exited() ? value_ : 255); }
+  // "exited 3", "killed by SIGKILL", "killed by SIGSEGV (core dumped)", "unknown".
+  std::string to_string() const;
+
+  friend bool operator==(const ExitStatus&, const ExitStatus&) = default;
+
+ private:
+  enum class State : unsigned char { unknown, exited, killed, dumped };
+  ExitStatus(State s, int v) : state_(s), value_(v) {}
+  State state_ = State::unknown;
+  int value_ = 0;
+};
+
+// Why procctx stopped the child, if it did.
+enum class StopReason {
+  none,      // it ended by itself
+  canceled,  // its context was cancelled
+  deadline,  // its context's deadline passed
+  dropped,   // its Process was destroyed while it ran
+  requested, // Process::stop() or kill() was called
+};
+PROCCTX_EXPORT std::string_view to_string(StopReason r) noexcept;
+
+// Captured bytes of one stream.
+struct Output {
+  std::string data;            // what was kept: all of it, or head + tail
+  std::uint64_t dropped = 0;   // bytes dropped between head and tail
+  std::size_t cut = std::string::npos;  // where in `data` the drop happened
+  std::uint64_t total() const noexcept { return data.size() + dropped; }
+  bool truncated() const noexcept { return dropped > 0; }
+  operator std::string_view() const noexcept { return data; }  // NOLINT: a view of the bytes
+};
+
+// A signal procctx sent while stopping the child.
+struct SignalSent {
+  int signal = 0;
+  Duration at{};   // since the child started
+  Tree target = Tree::process_group;
+};
+
+// A process that still held one of the child's output pipes after it exited.
+struct PipeHolder {
+  pid_t pid = 0;
+  std::string name;  // from /proc/PID/comm
+};
+
+struct Rusage {
+  Duration user{};
+  Duration system{};
+  long max_rss_kib = 0;
+};
+
+// Everything known about a finished child. A non-zero exit is data here;
+// check() turns it into an Error when that is what the caller wants.
+struct PROCCTX_EXPORT Completed {
+  pid_t pid = 0;
+  std::vector<std::string> argv;
+  ExitStatus status;
+  StopReason stop_reason = StopReason::none;
+  std::string cause;                 // the context's cause when it stopped the child
+  int stop_stage = -1;               // index of the last stop step reached (-1: none)
+  std::vector<SignalSent> signals;   // what the stop sequence sent, in order
+  Output out;                        // with Stdio::capture()
+  Output err;
+  std::vector<PipeHolder> pipe_holders;  // non-empty if wait_delay ran out
+  bool stdin_closed_early = false;   // Stdio::data: the child stopped reading
+  std::uint64_t stdin_written = 0;
+  Tree tree = Tree::process_group;   // the tree mode actually used
+  Duration wall{};
+  Rusage rusage;
+
+  // Ok when status.success(); else an Error "'make' exited 2" (with the
+  // stop reason and cause when procctx stopped it).
+  Result<void> check() const;
+};
+
+// The parent's end of a Stdio::pipe() stdin. Writes never raise SIGPIPE and
+// never block past the process's context.
+class PROCCTX_EXPORT Writer {
+ public:
+  Writer() = default;
+  Writer(Writer&& o) noexcept : fd_(std::exchange(o.fd_, -1)), ctx_(std::move(o.ctx_)) {}
+  Writer& operator=(Writer&& o) noexcept {
+    if (this != &o) {
+      close();
+      fd_ = std::exchange(o.fd_, -1);
+      ctx_ = std::move(o.ctx_);
+    }
+    return *this;
+  }
+  ~Writer();
+  // Writes all of `bytes`. Errors: EPIPE when nobody reads any more,
+  // errc::canceled / deadline_exceeded when the context ended first, EBADF
+  // when this is not a pipe or was closed.
+  Result<void> write(std::string_view bytes);
+  // Sends EOF to the child.
+  void close() noexcept;
+  bool is_open() const noexcept { return fd_ >= 0; }
+
+ private:
+  friend struct detail::SpawnAccess;
+  int fd_ = -1;
+  Context ctx_;
+};
+
+// The parent's end of a Stdio::pipe() stdout or stderr.
+class PROCCTX_EXPORT Reader {
+ public:
+  Reader() = default;
+  Reader(Reader&& o) noexcept : fd_(std::exchange(o.fd_, -1)), ctx_(std::move(o.ctx_)) {}
+  Reader& operator=(Reader&& o) noexcept {
+    if (this != &o) {
+      close();
+      fd_ = std::exchange(o.fd_, -1);
+      ctx_ = std::move(o.ctx_);
+    }
+    return *this;
+  }
+  ~Reader();
+  // Reads what is there (blocking until something is); 0 means EOF.
+  // Errors as Writer::write.
+  Result<std::size_t> read(std::span<char> buffer);
+  // Reads to EOF.
+  Result<std::string> read_all();
+  void close() noexcept;
+  bool is_open() const noexcept { return fd_ >= 0; }
+
+ private:
+  friend struct detail::SpawnAccess;
+  int fd_ = -1;
+  Context ctx_;
+};
+
+class PROCCTX_EXPORT Process {
+ public:
+  Process(Process&&) noexcept;
+  Process& operator=(Process&&) noexcept;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  // Running and not detached: starts the stop sequence and returns at once.
+  ~Process();
+
+  pid_t pid() const noexcept;
+
+  // Blocks until the outcome is known. Any number of threads may wait at
+  // once; all see the same Completed, which lives as long as this Process.
+  const Completed& wait() const;
+  // The outcome if already known, else nullptr.
+  const Completed* try_wait() const noexcept;
+  // Waits at most `d`; nullptr if the outcome is still unknown.
+  const Completed* wait_for(Duration d) const;
+
+  // Sends `sig` to the child itself (through its pidfd). After it has been
+  // reaped: errc::process_exited.
+  Result<void> signal(int sig) const;
+  // SIGKILL to the whole tree (group or cgroup), now.
+  Result<void> kill() const;
+  // Runs the stop sequence now; returns at once (wait() to see the end).
+  void stop() const;
+  // Lets the child outlive this handle. procctx still reaps it.
+  void detach() noexcept;
+
+  // Pipe ends for Stdio::pipe() streams (closed Writer/Reader otherwise).
+  Writer& in() noexcept { return in_; }
+  Reader& out() noexcept { return out_; }
+  Reader& err() noexcept { return err_; }
+
+ private:
+  friend struct detail::SpawnAccess;
+  explicit Process(std::shared_ptr<detail::ChildState> s) noexcept;
+  std::shared_ptr<detail::ChildState> state_;
+  Writer in_;
+  Reader out_;
+  Reader err_;
+};
+
+// The same as cmd.run(ctx).
+inline Result<Completed> run(const Context& ctx, const Command& cmd,
+                             std::source_location where = std::source_location::current()) {
+  return cmd.run(ctx, where);
+}
+
+}  // namespace procctx

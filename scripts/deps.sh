@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what procctx needs to build and test, from Debian, when missing.
+# Usage: scripts/deps.sh [build|test|bench]   (test includes build)
+set -euo pipefail
+
+want=(cmake ninja-build g++ make pkg-config)
+case "${1:-build}" in
+  test)  want+=(clang libgtest-dev libgmock-dev libbenchmark-dev) ;;
+  bench) want+=(libbenchmark-dev golang-1.19-go python3) ;;
+esac
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "procctx: installing missing Debian packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "procctx: error: need root to install ${missing[*]} (or install them yourself)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

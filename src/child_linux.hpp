@@ -1,0 +1,114 @@
+// child_linux.hpp — the state behind a Process, owned jointly by the
+// Process handle and procctx's loop (which keeps it alive while any pidfd,
+// pipe or timer of it is still watched).
+//
+// Everything below `mu` is guarded by it; loop callbacks, Process calls and
+// context callbacks all take it, so they never run concurrently for one
+// child. Lock order: ChildState::mu, then the loop's own lock.
+#pragma once
+
+#include <procctx/process.hpp>
+
+#include "loop_linux.hpp"
+#include "sys_linux.hpp"
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <source_location>
+#include <span>
+
+namespace procctx::detail {
+
+// Bytes of one captured stream: all of them up to `limit`, then the first
+// limit/2 and a ring of the last limit - limit/2.
+class Capture {
+ public:
+  explicit Capture(std::size_t limit = 0) : limit_(limit), half_(limit / 2) {}
+  // Where the next read may write, and how much; then commit(n).
+  std::span<char> space();
+  void commit(std::size_t n) noexcept;
+  // Bytes read past a limit that leaves no room at all (limit 0 or 1).
+  void count_discarded(std::size_t n) noexcept {
+    ring_ = true;
+    dropped_ += n;
+  }
+  Output finish();
+
+ private:
+  std::size_t limit_, half_;
+  std::unique_ptr<char[]> buf_;
+  std::size_t cap_ = 0, len_ = 0;  // linear phase
+  bool ring_ = false;              // past the limit
+  std::size_t ring_pos_ = 0;
+  std::uint64_t dropped_ = 0;
+};
+
+struct ChildState : std::enable_shared_from_this<ChildState> {
+  // Fixed before the child is published.
+  pid_t pid = 0;
+  std::vector<std::string> argv;
+  TimePoint started;
+  Tree tree = Tree::process_group;
+  StopSequence stop;
+  Duration wait_delay{};
+  std::source_location where;
+  Loop* loop = nullptr;
+
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  sys::UniqueFd pidfd;  // closed once reaped
+  bool reaped = false;
+  bool finished = false;  // `result` is complete and will not change
+  Completed result;
+
+  Loop::Id pid_watch = 0;
+  struct Stream {
+    sys::UniqueFd fd;
+    Loop::Id watch = 0;
+    Capture capture;
+  };
+  Stream streams[2];  // stdout, stderr captures
+  struct Feed {
+    sys::UniqueFd fd;
+    Loop::Id watch = 0;
+    std::shared_ptr<const std::string> bytes;
+    std::size_t offset = 0;
+  } feed;
+  Loop::Id delay_timer = 0;
+  Loop::Id stop_timer = 0;
+  int stop_stage = -1;
+  bool stopping = false;
+  bool detached = false;
+  Registration on_ctx_done;
+
+  // Loop callbacks.
+  void on_pidfd();
+  void on_stream(int i);
+  void on_feed();
+  void on_wait_delay();
+  void on_wait_delay_locked();
+  // Reads what stream i has; `bounded` caps one wake-up's work.
+  void drain_locked(int i, bool bounded);
+
+  // Starts the stop sequence (no-op once started or finished).
+  void begin_stop_locked(StopReason reason, std::string cause);
+  void next_stop_stage_locked();
+  Result<void> signal_tree_locked(int sig);
+  void close_stream_locked(int i) noexcept;
+  void close_feed_locked() noexcept;
+  // Finishes when the child is reaped and no captured pipe is open. Returns
+  // the context registration to drop after the lock is released.
+  Registration maybe_finish_locked();
+};
+
+struct SpawnAccess {
+  static Process make(std::shared_ptr<ChildState> s) { return Process{std::move(s)}; }
+  static void set(Writer& w, int fd, Context ctx) { w.fd_ = fd; w.ctx_ = std::move(ctx); }
+  static void set(Reader& r, int fd, Context ctx) { r.fd_ = fd; r.ctx_ = std::move(ctx); }
+  static const std::shared_ptr<ChildState>& state(const Process& p) { return p.state_; }
+};
+
+Result<Process> spawn(const Command& cmd, const Context& ctx, std::source_location where);
+
+}  // namespace procctx::detail

@@ -1,0 +1,253 @@
+#include "loop_linux.hpp"
+
+#include <array>
+#include <atomic>
+#include <csignal>
+#include <cstring>
+
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+namespace procctx::detail {
+namespace {
+
+constexpr Loop::Id kWakeTag = 1;
+constexpr Loop::Id kTimerTag = 2;
+
+std::mutex start_mu;
+std::atomic<Loop*> instance{nullptr};
+
+}  // namespace
+
+Loop* Loop::running() noexcept { return instance.load(std::memory_order_acquire); }
+
+Result<Loop*> Loop::get() {
+  if (Loop* l = instance.load(std::memory_order_acquire)) return l;
+  std::lock_guard lock{start_mu};
+  if (Loop* l = instance.load(std::memory_order_relaxed)) return l;
+  // Never destroyed: the thread runs until the process ends, and static
+  // destructors of other objects may still spawn or wait.
+  auto* loop = new Loop;
+  if (auto r = loop->start(); !r) {
+    delete loop;
+    return std::move(r).error();
+  }
+  instance.store(loop, std::memory_order_release);
+  return loop;
+}
+
+Result<void> Loop::start() {
+  using sys::Call;
+  sys::Ret r = sys::call(Call::epoll_create, [] { return ::epoll_create1(EPOLL_CLOEXEC); });
+  if (!r.ok()) return sys::error(r, "procctx loop: epoll_create1");
+  epoll_.reset(static_cast<int>(r.value));
+  r = sys::call(Call::eventfd, [] { return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); });
+  if (!r.ok()) return sys::error(r, "procctx loop: eventfd");
+  wake_.reset(static_cast<int>(r.value));
+  r = sys::call(Call::timerfd_create,
+                [] { return ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); });
+  if (!r.ok()) return sys::error(r, "procctx loop: timerfd_create");
+  timer_.reset(static_cast<int>(r.value));
+  for (auto [fd, tag] : {std::pair{wake_.get(), kWakeTag}, std::pair{timer_.get(), kTimerTag}}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    r = sys::call(Call::epoll_ctl, [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev); });
+    if (!r.ok()) return sys::error(r, "procctx loop: epoll_ctl");
+  }
+
+  // The thread starts with every signal blocked, so no handler of the
+  // application ever runs on it, and a write to a dead child's pipe gives
+  // EPIPE instead of SIGPIPE. The process-wide dispositions stay untouched.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  std::thread t;
+  try {
+    t = std::thread([this] { run(); });
+  } catch (const std::system_error& e) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return Error{e.code(), std::string{"procctx loop: start thread: "} + e.code().message()};
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  thread_id_ = t.get_id();
+  pthread_setname_np(t.native_handle(), "procctx-loop");
+  t.detach();
+  return {};
+}
+
+Result<Loop::Id> Loop::watch(int fd, std::uint32_t events, WatchFn fn) {
+  auto shared = std::make_shared<WatchFn>(std::move(fn));
+  Id id;
+  {
+    std::lock_guard lock{mu_};
+    id = next_id_++;
+    watch_fns_.emplace(id, std::move(shared));
+  }
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = id;
+  sys::Ret r = sys::call(sys::Call::epoll_ctl,
+                         [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev); });
+  if (!r.ok()) {
+    std::lock_guard lock{mu_};
+    watch_fns_.erase(id);
+    return sys::error(r, "epoll_ctl add");
+  }
+  return id;
+}
+
+Result<void> Loop::modify(Id id, int fd, std::uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = id;
+  sys::Ret r = sys::call(sys::Call::epoll_ctl,
+                         [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev); });
+  if (!r.ok()) return sys::error(r, "epoll_ctl mod");
+  return {};
+}
+
+void Loop::unwatch(Id id, int fd) noexcept {
+  if (id == 0) return;
+  // Deleting can only fail if the fd was already closed or never added;
+  // either way the kernel no longer reports it.
+  (void)sys::call(sys::Call::epoll_ctl,
+                  [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); });
+  std::shared_ptr<WatchFn> fn;  // destroyed outside the lock
+  std::lock_guard lock{mu_};
+  if (auto it = watch_fns_.find(id); it != watch_fns_.end()) {
+    fn = std::move(it->second);
+    watch_fns_.erase(it);
+  }
+}
+
+Result<Loop::Id> Loop::add_timer(TimePoint when, TimerFn fn) {
+  std::lock_guard lock{mu_};
+  Id id = next_id_++;
+  timers_.emplace(std::pair{when, id}, std::move(fn));
+  timer_when_.emplace(id, when);
+  if (when < armed_) {
+    if (sys::Ret r = arm_locked(); !r.ok()) {
+      timers_.erase(std::pair{when, id});
+      timer_when_.erase(id);
+      (void)arm_locked();
+      return sys::error(r, "procctx loop: timerfd_settime");
+    }
+  }
+  return id;
+}
+
+bool Loop::cancel_timer(Id id) noexcept {
+  TimerFn fn;  // destroyed outside the lock
+  std::lock_guard lock{mu_};
+  auto it = timer_when_.find(id);
+  if (it == timer_when_.end()) return false;
+  auto node = timers_.extract(std::pair{it->second, id});
+  fn = std::move(node.mapped());
+  timer_when_.erase(it);
+  // The timerfd may stay armed for a time nothing is due; it then fires
+  // once, finds nothing and re-arms for the next timer.
+  return true;
+}
+
+sys::Ret Loop::arm_locked() noexcept {
+  itimerspec spec{};
+  if (timers_.empty()) {
+    armed_ = TimePoint::max();
+  } else {
+    armed_ = timers_.begin()->first.first;
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(armed_.time_since_epoch()).count();
+    if (ns <= 0) ns = 1;  // 0 would disarm
+    spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  }
+  return sys::call(sys::Call::timerfd_settime, [&] {
+    return ::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+  });
+}
+
+void Loop::fire_timers() {
+  std::uint64_t expirations;
+  (void)sys::call(sys::Call::read, [&] { return ::read(timer_.get(), &expirations, sizeof expirations); });
+  for (;;) {
+    TimerFn fn;
+    {
+      std::lock_guard lock{mu_};
+      auto now = Clock::now();
+      if (timers_.empty() || timers_.begin()->first.first > now) {
+        (void)arm_locked();
+        return;
+      }
+      auto node = timers_.extract(timers_.begin());
+      timer_when_.erase(node.key().second);
+      fn = std::move(node.mapped());
+    }
+    fn();
+  }
+}
+
+void Loop::post(std::function<void()> fn) {
+  bool wake;
+  {
+    std::lock_guard lock{mu_};
+    wake = posted_.empty();
+    posted_.push_back(std::move(fn));
+  }
+  if (wake) {
+    std::uint64_t one = 1;
+    (void)sys::call(sys::Call::write, [&] { return ::write(wake_.get(), &one, sizeof one); });
+  }
+}
+
+std::size_t Loop::pending_timers() const {
+  std::lock_guard lock{mu_};
+  return timers_.size();
+}
+
+std::size_t Loop::watches() const {
+  std::lock_guard lock{mu_};
+  return watch_fns_.size();
+}
+
+void Loop::run() noexcept {
+  std::array<epoll_event, 256> events;
+  std::vector<std::function<void()>> batch;
+  for (;;) {
+    sys::Ret r = sys::call(sys::Call::epoll_wait, [&] {
+      return ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
+    });
+    if (!r.ok()) {
+      // Only EINTR (retried inside call) is expected; anything else would
+      // spin, so back off instead of burning a core.
+      ::usleep(1000);
+      continue;
+    }
+    for (long i = 0; i < r.value; ++i) {
+      const epoll_event& ev = events[static_cast<size_t>(i)];
+      if (ev.data.u64 == kTimerTag) {
+        fire_timers();
+      } else if (ev.data.u64 == kWakeTag) {
+        std::uint64_t n;
+        (void)sys::call(sys::Call::read, [&] { return ::read(wake_.get(), &n, sizeof n); });
+        {
+          std::lock_guard lock{mu_};
+          batch.swap(posted_);
+        }
+        for (auto& fn : batch) fn();
+        batch.clear();
+      } else {
+        std::shared_ptr<WatchFn> fn;
+        {
+          std::lock_guard lock{mu_};
+          if (auto it = watch_fns_.find(ev.data.u64); it != watch_fns_.end()) fn = it->second;
+        }
+        if (fn) (*fn)(ev.events);
+      }
+    }
+  }
+}
+
+}  // namespace procctx::detail

@@ -1,0 +1,82 @@
+// loop_linux.hpp — procctx's one background thread.
+//
+// The loop owns one epoll set and blocks in exactly one epoll_wait. It
+// watches child pidfds and the pipes procctx pumps, drives every timer
+// (context deadlines, stop-sequence grace periods, wait delays) from one
+// timerfd, and runs closures posted from other threads (woken by an
+// eventfd). It is started lazily by the first call that needs it and is
+// never stopped: at process exit it simply ends with the process.
+//
+// Threading: every member is callable from any thread. Watch and timer
+// callbacks run on the loop thread, never under the loop's lock, and must
+// not block.
+#pragma once
+
+#include <procctx/context.hpp>
+#include <procctx/result.hpp>
+
+#include "sys_linux.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace procctx::detail {
+
+class Loop {
+ public:
+  using Id = std::uint64_t;  // never 0, never reused
+  using WatchFn = std::function<void(std::uint32_t events)>;
+  using TimerFn = std::function<void()>;
+
+  // The loop, started on first use. Fails only when the kernel refuses the
+  // epoll set, eventfd, timerfd or thread (the next call tries again).
+  static Result<Loop*> get();
+  // The loop if it is already running, else nullptr (starts nothing).
+  static Loop* running() noexcept;
+
+  // Watches `fd` (level-triggered) until unwatch(). The fd must stay open
+  // until then. fn runs on the loop thread.
+  Result<Id> watch(int fd, std::uint32_t events, WatchFn fn);
+  Result<void> modify(Id id, int fd, std::uint32_t events);
+  // After unwatch returns, fn is not started again (it may be running now
+  // on the loop thread if called from elsewhere).
+  void unwatch(Id id, int fd) noexcept;
+
+  // Runs fn on the loop thread at `when` unless cancelled first.
+  Result<Id> add_timer(TimePoint when, TimerFn fn);
+  // True when the timer was pending and now never runs.
+  bool cancel_timer(Id id) noexcept;
+
+  // Runs fn on the loop thread soon.
+  void post(std::function<void()> fn);
+
+  bool on_loop_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
+  std::size_t pending_timers() const;
+  std::size_t watches() const;
+
+ private:
+  Loop() = default;
+  Result<void> start();
+  void run() noexcept;
+  void fire_timers();
+  sys::Ret arm_locked() noexcept;
+
+  sys::UniqueFd epoll_, wake_, timer_;
+  std::thread::id thread_id_;
+
+  mutable std::mutex mu_;
+  Id next_id_ = 3;  // 1 and 2 tag the wake eventfd and the timerfd
+  std::unordered_map<Id, std::shared_ptr<WatchFn>> watch_fns_;
+  std::map<std::pair<TimePoint, Id>, TimerFn> timers_;
+  std::unordered_map<Id, TimePoint> timer_when_;
+  TimePoint armed_ = TimePoint::max();
+  std::vector<std::function<void()>> posted_;
+};
+
+}  // namespace procctx::detail

@@ -1,0 +1,548 @@
+#include "child_linux.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <csignal>
+
+#include <poll.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace procctx {
+namespace detail {
+namespace {
+
+Duration from_timeval(const timeval& tv) {
+  return std::chrono::duration_cast<Duration>(std::chrono::seconds(tv.tv_sec) +
+                                              std::chrono::microseconds(tv.tv_usec));
+}
+
+// Processes other than ourselves that hold an fd on the same pipe as `fd`.
+std::vector<PipeHolder> pipe_holders(int fd) {
+  std::vector<PipeHolder> holders;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return holders;
+  std::string want = "pipe:[" + std::to_string(st.st_ino) + "]";
+  std::error_code ec;
+  pid_t self = ::getpid();
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = proc.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid == self) continue;
+    std::error_code fec;
+    for (const auto& f : std::filesystem::directory_iterator(proc.path() / "fd", fec)) {
+      std::error_code lec;
+      if (std::filesystem::read_symlink(f.path(), lec).string() == want) {
+        std::string comm;
+        std::ifstream{proc.path() / "comm"} >> comm;
+        holders.push_back({pid, comm});
+        break;
+      }
+    }
+  }
+  return holders;
+}
+
+}  // namespace
+
+std::span<char> Capture::space() {
+  if (!ring_) {
+    if (len_ == limit_) {
+      if (limit_ == 0) return {};
+      // Full: from now on the bytes after the head form a ring of the tail.
+      ring_ = true;
+      ring_pos_ = 0;
+    } else if (len_ == cap_) {
+      std::size_t cap = std::min(limit_, std::max<std::size_t>(cap_ * 2, 16 * 1024));
+      auto grown = std::make_unique_for_overwrite<char[]>(cap);
+      if (len_) std::memcpy(grown.get(), buf_.get(), len_);
+      buf_ = std::move(grown);
+      cap_ = cap;
+    }
+    if (!ring_) return {buf_.get() + len_, cap_ - len_};
+  }
+  std::size_t ring_size = limit_ - half_;
+  if (ring_size == 0) return {};
+  return {buf_.get() + half_ + ring_pos_, ring_size - ring_pos_};
+}
+
+void Capture::commit(std::size_t n) noexcept {
+  if (!ring_) {
+    len_ += n;
+    return;
+  }
+  dropped_ += n;
+  ring_pos_ = (ring_pos_ + n) % (limit_ - half_);
+}
+
+Output Capture::finish() {
+  Output out;
+  if (!ring_) {
+    out.data.assign(buf_.get(), len_);
+  } else {
+    // Ring bytes overwrote as many older ones as were read after filling up.
+    std::size_t ring_size = limit_ - half_;
+    out.data.reserve(limit_);
+    out.data.append(buf_.get(), half_);
+    const char* ring = buf_.get() + half_;
+    out.data.append(ring + ring_pos_, ring_size - ring_pos_);
+    out.data.append(ring, ring_pos_);
+    out.cut = half_;
+    out.dropped = dropped_;
+  }
+  buf_.reset();
+  cap_ = len_ = 0;
+  return out;
+}
+
+void ChildState::on_pidfd() {
+  Registration done;
+  {
+    std::lock_guard lock{mu};
+    if (reaped) return;
+    siginfo_t info{};
+    struct rusage ru{};
+    sys::Ret r = sys::call(sys::Call::waitid, [&] {
+      return ::syscall(SYS_waitid, P_PIDFD, pidfd.get(), &info, WEXITED | WNOHANG, &ru);
+    });
+    if (r.ok() && info.si_pid == 0) return;  // not yet: spurious wake-up
+    if (r.ok()) {
+      switch (info.si_code) {
+        case CLD_EXITED: result.status = ExitStatus::exited_with(info.si_status); break;
+        case CLD_KILLED: result.status = ExitStatus::killed_by(info.si_status); break;
+        case CLD_DUMPED: result.status = ExitStatus::killed_by(info.si_status, true); break;
+        default: break;
+      }
+      result.rusage.user = from_timeval(ru.ru_utime);
+      result.rusage.system = from_timeval(ru.ru_stime);
+      result.rusage.max_rss_kib = ru.ru_maxrss;
+    }
+    // On error (ECHILD: someone else reaped our child) the status stays unknown.
+    result.wall = Clock::now() - started;
+    reaped = true;
+    loop->unwatch(std::exchange(pid_watch, 0), pidfd.get());
+    pidfd.reset();
+    if (stop_timer) loop->cancel_timer(std::exchange(stop_timer, 0));
+    bool open = streams[0].fd || streams[1].fd;
+    if (open) {
+      // Others (grandchildren) may still hold the pipes: give them
+      // wait_delay, then close our ends and say who held them.
+      if (stopping || wait_delay <= Duration::zero()) {
+        on_wait_delay_locked();
+      } else {
+        std::weak_ptr<ChildState> weak = weak_from_this();
+        auto t = loop->add_timer(Clock::now() + wait_delay, [weak] {
+          if (auto s = weak.lock()) s->on_wait_delay();
+        });
+        if (t) delay_timer = *t;
+        else on_wait_delay_locked();
+      }
+    }
+    done = maybe_finish_locked();
+  }
+}
+
+void ChildState::on_wait_delay() {
+  Registration done;
+  {
+    std::lock_guard lock{mu};
+    delay_timer = 0;
+    on_wait_delay_locked();
+    done = maybe_finish_locked();
+  }
+}
+
+void ChildState::on_wait_delay_locked() {
+  for (int i = 0; i < 2; ++i) {
+    if (!streams[i].fd) continue;
+    // Read what is already there, then find who else holds the pipe.
+    drain_locked(i, false);
+    if (!streams[i].fd) continue;
+    for (auto& h : pipe_holders(streams[i].fd.get())) {
+      bool seen = std::any_of(result.pipe_holders.begin(), result.pipe_holders.end(),
+                              [&](const PipeHolder& o) { return o.pid == h.pid; });
+      if (!seen) result.pipe_holders.push_back(std::move(h));
+    }
+    close_stream_locked(i);
+  }
+}
+
+void ChildState::on_stream(int i) {
+  Registration done;
+  {
+    std::lock_guard lock{mu};
+    drain_locked(i, true);
+    done = maybe_finish_locked();
+  }
+}
+
+void ChildState::drain_locked(int i, bool bounded) {
+  Stream& s = streams[i];
+  // Bounded per wake-up so one chatty child cannot starve the others.
+  std::size_t budget = bounded ? std::size_t{4} << 20 : ~std::size_t{0};
+  static thread_local char scratch[64 * 1024];
+  while (s.fd && budget > 0) {
+    std::span<char> space = s.capture.space();
+    bool discard = space.empty();
+    if (discard) space = {scratch, sizeof scratch};
+    std::size_t want = std::min(space.size(), budget);
+    sys::Ret r = sys::call(sys::Call::read, [&] { return ::read(s.fd.get(), space.data(), want); });
+    if (!r.ok()) {
+      if (r.err == EAGAIN) return;
+      close_stream_locked(i);  // EIO and friends: treat as the end
+      return;
+    }
+    if (r.value == 0) {
+      close_stream_locked(i);
+      return;
+    }
+    auto n = static_cast<std::size_t>(r.value);
+    if (discard) s.capture.count_discarded(n);
+    else s.capture.commit(n);
+    budget -= n;
+  }
+}
+
+void ChildState::on_feed() {
+  std::lock_guard lock{mu};
+  while (feed.fd) {
+    const std::string& bytes = *feed.bytes;
+    if (feed.offset == bytes.size()) {
+      close_feed_locked();
+      return;
+    }
+    std::size_t chunk = std::min<std::size_t>(bytes.size() - feed.offset, 1 << 20);
+    sys::Ret r = sys::call(sys::Call::write, [&] { return ::write(feed.fd.get(), bytes.data() + feed.offset, chunk); });
+    if (!r.ok()) {
+      if (r.err == EAGAIN) return;
+      // EPIPE: the child (and everyone else) closed stdin. Not fatal.
+      result.stdin_closed_early = true;
+      close_feed_locked();
+      return;
+    }
+    feed.offset += static_cast<std::size_t>(r.value);
+    result.stdin_written = feed.offset;
+  }
+}
+
+void ChildState::close_stream_locked(int i) noexcept {
+  Stream& s = streams[i];
+  if (!s.fd) return;
+  loop->unwatch(std::exchange(s.watch, 0), s.fd.get());
+  s.fd.reset();
+}
+
+void ChildState::close_feed_locked() noexcept {
+  if (!feed.fd) return;
+  loop->unwatch(std::exchange(feed.watch, 0), feed.fd.get());
+  feed.fd.reset();
+  feed.bytes.reset();
+}
+
+Registration ChildState::maybe_finish_locked() {
+  if (finished || !reaped || streams[0].fd || streams[1].fd) return {};
+  if (feed.fd) {
+    if (feed.offset < feed.bytes->size()) result.stdin_closed_early = true;
+    close_feed_locked();
+  }
+  if (delay_timer) loop->cancel_timer(std::exchange(delay_timer, 0));
+  if (stop_timer) loop->cancel_timer(std::exchange(stop_timer, 0));
+  result.out = streams[0].capture.finish();
+  result.err = streams[1].capture.finish();
+  if (result.stop_reason != StopReason::none) result.stop_stage = stop_stage;
+  finished = true;
+  cv.notify_all();
+  return std::move(on_ctx_done);
+}
+
+Result<void> ChildState::signal_tree_locked(int sig) {
+  sys::Ret r;
+  if (tree == Tree::none || reaped) {
+    if (reaped) return Error{make_error_code(errc::process_exited), "process already exited"};
+    r = sys::call(sys::Call::pidfd_send_signal,
+                  [&] { return ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0); });
+  } else {
+    // The group cannot be reused while its leader is unreaped, and only
+    // this loop reaps it.
+    r = sys::call(sys::Call::kill, [&] { return ::kill(-pid, sig); });
+  }
+  if (!r.ok() && r.err != ESRCH) return sys::error(r, "send " + signal_name(sig));
+  return {};
+}
+
+void ChildState::begin_stop_locked(StopReason reason, std::string why) {
+  if (finished || stopping) return;
+  stopping = true;
+  result.stop_reason = reason;
+  result.cause = std::move(why);
+  if (reaped) {
+    // Only pipe holders are left; the context no longer allows waiting.
+    if (delay_timer) loop->cancel_timer(std::exchange(delay_timer, 0));
+    on_wait_delay_locked();
+    return;  // the caller's unlock path finishes it (see stop_now)
+  }
+  next_stop_stage_locked();
+}
+
+void ChildState::next_stop_stage_locked() {
+  const auto& steps = stop.steps();
+  while (!reaped && stop_stage + 1 < static_cast<int>(steps.size())) {
+    ++stop_stage;
+    const StopStep& step = steps[static_cast<std::size_t>(stop_stage)];
+    (void)signal_tree_locked(step.signal);
+    result.signals.push_back({step.signal, Clock::now() - started, tree});
+    // A stopped child must run to act on the signal.
+    if (step.signal != SIGKILL && step.signal != SIGCONT) (void)signal_tree_locked(SIGCONT);
+    if (step.wait > Duration::zero()) {
+      std::weak_ptr<ChildState> weak = weak_from_this();
+      auto t = loop->add_timer(Clock::now() + step.wait, [weak] {
+        if (auto s = weak.lock()) {
+          std::lock_guard lock{s->mu};
+          s->stop_timer = 0;
+          s->next_stop_stage_locked();
+        }
+      });
+      if (t) {
+        stop_timer = *t;
+        return;
+      }
+      // No timer: skip the grace rather than never escalate.
+    }
+  }
+}
+
+}  // namespace detail
+
+using detail::ChildState;
+
+std::string ExitStatus::to_string() const {
+  switch (state_) {
+    case State::unknown: return "unknown";
+    case State::exited: return "exited " + std::to_string(value_);
+    case State::killed: return "killed by " + signal_name(value_);
+    case State::dumped: return "killed by " + signal_name(value_) + " (core dumped)";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(StopReason r) noexcept {
+  switch (r) {
+    case StopReason::none: return "none";
+    case StopReason::canceled: return "canceled";
+    case StopReason::deadline: return "deadline";
+    case StopReason::dropped: return "dropped";
+    case StopReason::requested: return "requested";
+  }
+  return "?";
+}
+
+Result<void> Completed::check() const {
+  if (status.success()) return {};
+  std::string name = argv.empty() ? std::string{"process"} : "'" + argv[0] + "'";
+  std::string message = name + " " + status.to_string();
+  if (stop_reason != StopReason::none) {
+    message += " (stopped by procctx: " + std::string{to_string(stop_reason)};
+    if (!cause.empty()) message += ": " + cause;
+    message += ")";
+  }
+  std::error_code code = stop_reason == StopReason::deadline ? make_error_code(errc::deadline_exceeded)
+                         : stop_reason == StopReason::canceled ? make_error_code(errc::canceled)
+                                                               : std::make_error_code(std::errc::no_child_process);
+  if (stop_reason == StopReason::none || stop_reason == StopReason::dropped || stop_reason == StopReason::requested) {
+    code = std::make_error_code(std::errc::io_error);
+  }
+  return Error{code, std::move(message)};
+}
+
+namespace {
+
+// Waits until `fd` is ready for `events` or the context ends.
+Result<void> wait_ready(int fd, short events, const Context& ctx, const char* what) {
+  auto cfd = ctx.fd();
+  if (!cfd) return std::move(cfd).error();
+  pollfd fds[2] = {{fd, events, 0}, {*cfd, POLLIN, 0}};
+  namespace sys = detail::sys;
+  sys::Ret r = sys::call(sys::Call::poll, [&] { return ::poll(fds, 2, -1); });
+  if (!r.ok()) return sys::error(r, what);
+  if (ctx.done()) return Error{ctx.err(), std::string{what} + ": " + ctx.cause()};
+  return {};
+}
+
+// Blocks SIGPIPE on this thread for one write, so a dead reader yields
+// EPIPE; a SIGPIPE that write raised is taken back before unblocking.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+  }
+  ~SigpipeGuard() {
+    if (raised_ && !was_pending_) {
+      timespec zero{};
+      while (sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  void raised() { raised_ = true; }
+
+ private:
+  sigset_t pipe_, old_;
+  bool was_pending_ = false;
+  bool raised_ = false;
+};
+
+}  // namespace
+
+Writer::~Writer() { close(); }
+
+void Writer::close() noexcept {
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+}
+
+Result<void> Writer::write(std::string_view bytes) {
+  namespace sys = detail::sys;
+  if (fd_ < 0) return sys::error(EBADF, "write to stdin (not a Stdio::pipe(), or closed)");
+  SigpipeGuard guard;
+  while (!bytes.empty()) {
+    if (ctx_.done()) return Error{ctx_.err(), "write to stdin: " + ctx_.cause()};
+    sys::Ret r = sys::call(sys::Call::write, [&] { return ::write(fd_, bytes.data(), bytes.size()); });
+    if (r.ok()) {
+      bytes.remove_prefix(static_cast<std::size_t>(r.value));
+    } else if (r.err == EAGAIN) {
+      if (auto w = wait_ready(fd_, POLLOUT, ctx_, "write to stdin"); !w) return w;
+    } else {
+      if (r.err == EPIPE) guard.raised();
+      return sys::error(r, "write to stdin");
+    }
+  }
+  return {};
+}
+
+Reader::~Reader() { close(); }
+
+void Reader::close() noexcept {
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+}
+
+Result<std::size_t> Reader::read(std::span<char> buffer) {
+  namespace sys = detail::sys;
+  if (fd_ < 0) return sys::error(EBADF, "read (not a Stdio::pipe(), or closed)");
+  for (;;) {
+    sys::Ret r = sys::call(sys::Call::read, [&] { return ::read(fd_, buffer.data(), buffer.size()); });
+    if (r.ok()) return static_cast<std::size_t>(r.value);
+    if (r.err != EAGAIN) return sys::error(r, "read");
+    if (auto w = wait_ready(fd_, POLLIN, ctx_, "read"); !w) return std::move(w).error();
+  }
+}
+
+Result<std::string> Reader::read_all() {
+  std::string out;
+  char buf[64 * 1024];
+  for (;;) {
+    auto n = read(buf);
+    if (!n) return std::move(n).error();
+    if (*n == 0) return out;
+    out.append(buf, *n);
+  }
+}
+
+Process::Process(std::shared_ptr<ChildState> s) noexcept : state_(std::move(s)) {}
+Process::Process(Process&&) noexcept = default;
+
+Process& Process::operator=(Process&& o) noexcept {
+  if (this != &o) {
+    Process dying{std::move(*this)};
+    state_ = std::move(o.state_);
+    in_ = std::move(o.in_);
+    out_ = std::move(o.out_);
+    err_ = std::move(o.err_);
+  }
+  return *this;
+}
+
+Process::~Process() {
+  if (!state_) return;
+  in_.close();
+  out_.close();
+  err_.close();
+  Registration done;
+  {
+    std::lock_guard lock{state_->mu};
+    if (state_->finished || state_->detached) return;
+    state_->begin_stop_locked(StopReason::dropped, "Process destroyed while running");
+    done = state_->maybe_finish_locked();
+  }
+}
+
+pid_t Process::pid() const noexcept { return state_ ? state_->pid : 0; }
+
+const Completed& Process::wait() const {
+  std::unique_lock lock{state_->mu};
+  state_->cv.wait(lock, [&] { return state_->finished; });
+  return state_->result;
+}
+
+const Completed* Process::try_wait() const noexcept {
+  std::lock_guard lock{state_->mu};
+  return state_->finished ? &state_->result : nullptr;
+}
+
+const Completed* Process::wait_for(Duration d) const {
+  std::unique_lock lock{state_->mu};
+  if (!state_->cv.wait_for(lock, d, [&] { return state_->finished; })) return nullptr;
+  return &state_->result;
+}
+
+Result<void> Process::signal(int sig) const {
+  std::lock_guard lock{state_->mu};
+  if (state_->reaped) return Error{make_error_code(errc::process_exited), "signal: process already exited"};
+  namespace sys = detail::sys;
+  sys::Ret r = sys::call(sys::Call::pidfd_send_signal, [&] {
+    return ::syscall(SYS_pidfd_send_signal, state_->pidfd.get(), sig, nullptr, 0);
+  });
+  if (!r.ok()) return sys::error(r, "pidfd_send_signal " + signal_name(sig));
+  return {};
+}
+
+Result<void> Process::kill() const {
+  Registration done;
+  std::lock_guard lock{state_->mu};
+  if (state_->reaped) return Error{make_error_code(errc::process_exited), "kill: process already exited"};
+  if (!state_->stopping) {
+    state_->stopping = true;
+    state_->result.stop_reason = StopReason::requested;
+    state_->result.cause = "Process::kill()";
+  }
+  auto r = state_->signal_tree_locked(SIGKILL);
+  if (r) state_->result.signals.push_back({SIGKILL, Clock::now() - state_->started, state_->tree});
+  return r;
+}
+
+void Process::stop() const {
+  Registration done;
+  std::lock_guard lock{state_->mu};
+  state_->begin_stop_locked(StopReason::requested, "Process::stop()");
+  done = state_->maybe_finish_locked();
+}
+
+void Process::detach() noexcept {
+  if (!state_) return;
+  std::lock_guard lock{state_->mu};
+  state_->detached = true;
+}
+
+}  // namespace procctx

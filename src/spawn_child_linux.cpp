@@ -1,0 +1,236 @@
+// The child side of spawn, and the clone calls that start it.
+//
+// This file is compiled without sanitizers (see src/CMakeLists.txt): the
+// child runs in the parent's memory, on the parent thread's TLS, between
+// clone and execve, where sanitizer hooks would corrupt the parent's state.
+// Rules for code here: raw syscalls only (through syscall(2), which no
+// sanitizer intercepts), no allocation, no locks, no libc state, no errno
+// reads except right after a syscall.
+#include "spawn_linux.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern "C" long procctx_clone3_run(clone_args* args, std::size_t size, int (*fn)(void*), void* arg);
+
+// clone3 with a new stack returns in the child on that stack, which C++
+// cannot express; these few instructions call fn(arg) there and exit.
+#if defined(__x86_64__)
+asm(R"(
+  .text
+  .globl procctx_clone3_run
+  .hidden procctx_clone3_run
+  .type procctx_clone3_run,@function
+procctx_clone3_run:
+  mov %rcx, %r8
+  mov $435, %eax
+  syscall
+  test %rax, %rax
+  jz 1f
+  ret
+1:
+  xor %ebp, %ebp
+  and $-16, %rsp
+  mov %r8, %rdi
+  call *%rdx
+  mov %eax, %edi
+  mov $231, %eax
+  syscall
+  hlt
+  .size procctx_clone3_run, .-procctx_clone3_run
+)");
+#define PROCCTX_HAVE_CLONE3_RUN 1
+#elif defined(__aarch64__)
+asm(R"(
+  .text
+  .globl procctx_clone3_run
+  .hidden procctx_clone3_run
+  .type procctx_clone3_run,%function
+procctx_clone3_run:
+  mov x8, #435
+  svc #0
+  cbz x0, 1f
+  ret
+1:
+  mov x29, xzr
+  mov x30, xzr
+  mov x0, x3
+  blr x2
+  mov x8, #94
+  svc #0
+  brk #0
+  .size procctx_clone3_run, .-procctx_clone3_run
+)");
+#define PROCCTX_HAVE_CLONE3_RUN 1
+#endif
+
+namespace procctx::detail {
+namespace {
+
+// The kernel's sigaction layout for rt_sigaction.
+struct KernelSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  unsigned long mask;
+};
+
+[[noreturn]] void fail(ChildPlan* plan, ChildStep step, int err) {
+  plan->failed_step = step;
+  plan->failed_errno = err;
+  ::syscall(SYS_exit_group, 127);
+  __builtin_unreachable();
+}
+
+// Closes every fd >= 3 not in plan->keep, via /proc/self/fd (close_range
+// is missing before Linux 5.9).
+bool close_by_listing(ChildPlan* plan) {
+  long dir = ::syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return false;
+  alignas(8) char buf[4096];
+  bool closed_any = true;
+  while (closed_any) {  // closing while listing can skip entries: repeat until clean
+    closed_any = false;
+    ::syscall(SYS_lseek, dir, 0, SEEK_SET);
+    for (;;) {
+      long n = ::syscall(SYS_getdents64, dir, buf, sizeof buf);
+      if (n <= 0) break;
+      for (long off = 0; off < n;) {
+        auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+        off += d->d_reclen;
+        int fd = 0;
+        const char* p = d->d_name;
+        if (*p < '0' || *p > '9') continue;
+        for (; *p >= '0' && *p <= '9'; ++p) fd = fd * 10 + (*p - '0');
+        if (fd < 3 || fd == dir) continue;
+        bool keep = false;
+        for (int i = 0; i < plan->nkeep; ++i) keep = keep || plan->keep[i] == fd;
+        if (!keep) {
+          ::syscall(SYS_close, fd);
+          closed_any = true;
+        }
+      }
+    }
+  }
+  ::syscall(SYS_close, dir);
+  return true;
+}
+
+int child_main(void* arg) {
+  auto* plan = static_cast<ChildPlan*>(arg);
+
+  // Default dispositions for every signal, then an empty mask: the parent
+  // blocked everything around clone so no handler of its can run here.
+  KernelSigaction dfl{};
+  dfl.handler = SIG_DFL;
+  for (int sig = 1; sig < 65; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(unsigned long));
+  }
+  unsigned long empty = 0;
+  if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, sizeof empty) < 0)
+    fail(plan, ChildStep::signals, errno);
+
+  if (plan->new_session) {
+    if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::session, errno);
+  } else if (plan->new_process_group) {
+    if (::syscall(SYS_setpgid, 0, 0) < 0) fail(plan, ChildStep::process_group, errno);
+  }
+
+  if (plan->cwd && ::syscall(SYS_chdir, plan->cwd) < 0) fail(plan, ChildStep::chdir, errno);
+
+  // Sources that sit where a target will land are moved out of the way
+  // first, so no dup2 overwrites a source still needed.
+  int max_target = 2;
+  for (int i = 0; i < plan->nfds; ++i) max_target = plan->target[i] > max_target ? plan->target[i] : max_target;
+  for (int i = 0; i < plan->nfds; ++i) {
+    int s = plan->source[i];
+    if (s >= 0 && s <= max_target && s != plan->target[i]) {
+      long moved = ::syscall(SYS_fcntl, s, F_DUPFD_CLOEXEC, max_target + 1);
+      if (moved < 0) fail(plan, ChildStep::fds, errno);
+      for (int j = i; j < plan->nfds; ++j) {
+        if (plan->source[j] == s) plan->source[j] = static_cast<int>(moved);
+      }
+    }
+  }
+  for (int i = 0; i < plan->nfds; ++i) {
+    int s = plan->source[i], t = plan->target[i];
+    if (s < 0) {
+      ::syscall(SYS_close, t);
+    } else if (s == t) {
+      if (::syscall(SYS_fcntl, t, F_SETFD, 0) < 0) fail(plan, ChildStep::fds, errno);
+    } else if (::syscall(SYS_dup3, s, t, 0) < 0) {
+      fail(plan, ChildStep::fds, errno);
+    }
+  }
+
+  // Only stdio and the fds passed on purpose survive.
+  unsigned int from = 3;
+  bool ok = plan->use_close_range;
+  for (int i = 0; i < plan->nkeep; ++i) {
+    auto k = static_cast<unsigned int>(plan->keep[i]);
+    if (k > from) ok = ok && ::syscall(SYS_close_range, from, k - 1, 0U) == 0;
+    if (k >= from) from = k + 1;
+  }
+  ok = ok && ::syscall(SYS_close_range, from, ~0U, 0U) == 0;
+  if (!ok && !close_by_listing(plan)) fail(plan, ChildStep::close_fds, errno);
+
+  ::syscall(SYS_execve, plan->path, plan->argv, plan->envp);
+  fail(plan, ChildStep::exec, errno);
+}
+
+}  // namespace
+
+const char* step_name(ChildStep s) noexcept {
+  switch (s) {
+    case ChildStep::none: return "none";
+    case ChildStep::signals: return "reset signals";
+    case ChildStep::session: return "setsid";
+    case ChildStep::process_group: return "setpgid";
+    case ChildStep::chdir: return "chdir";
+    case ChildStep::fds: return "set up stdio";
+    case ChildStep::close_fds: return "close fds";
+    case ChildStep::exec: return "exec";
+  }
+  return "?";
+}
+
+long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidfd,
+                 bool use_clone3, int cgroup_fd) noexcept {
+#ifdef PROCCTX_HAVE_CLONE3_RUN
+  if (use_clone3) {
+    clone_args args{};
+    args.flags = CLONE_PIDFD | CLONE_VFORK | CLONE_VM;
+    args.pidfd = reinterpret_cast<std::uintptr_t>(pidfd);
+    args.exit_signal = SIGCHLD;
+    args.stack = reinterpret_cast<std::uintptr_t>(stack);
+    args.stack_size = stack_size;
+    if (cgroup_fd >= 0) {
+      args.flags |= CLONE_INTO_CGROUP;
+      args.cgroup = static_cast<decltype(args.cgroup)>(cgroup_fd);
+    }
+    return procctx_clone3_run(&args, sizeof args, child_main, plan);
+  }
+#else
+  (void)use_clone3;
+#endif
+  if (cgroup_fd >= 0) return -ENOSYS;
+  char* top = static_cast<char*>(stack) + stack_size;
+  long pid = ::clone(child_main, top, CLONE_PIDFD | CLONE_VFORK | CLONE_VM | SIGCHLD, plan, pidfd);
+  return pid < 0 ? -errno : pid;
+}
+
+}  // namespace procctx::detail

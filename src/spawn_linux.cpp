@@ -1,0 +1,359 @@
+// The parent side of spawn: everything is prepared here, then one clone.
+#include "child_linux.hpp"
+#include "spawn_linux.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace procctx::detail {
+namespace {
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+bool is_executable_file(const std::string& path, int* err) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    *err = errno;
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *err = EACCES;
+    return false;
+  }
+  if (::access(path.c_str(), X_OK) != 0) {
+    *err = errno;
+    return false;
+  }
+  return true;
+}
+
+// Resolves `program` on the parent's PATH, as execvp would, but refuses a
+// match through a relative entry unless allowed.
+Result<std::string> resolve(const std::string& program, PathLookup lookup) {
+  if (program.empty()) return Error{make_error_code(errc::invalid_argument), "empty program name"};
+  if (program.find('/') != std::string::npos) return program;
+  const char* env_path = ::getenv("PATH");
+  std::string_view path = env_path ? env_path : "/usr/local/bin:/usr/bin:/bin";
+  int best_err = ENOENT;
+  for (;;) {
+    auto colon = path.find(':');
+    std::string dir{path.substr(0, colon)};
+    std::string candidate = (dir.empty() ? std::string{"."} : dir) + "/" + program;
+    int err = 0;
+    if (is_executable_file(candidate, &err)) {
+      if (dir.empty() || dir.front() != '/') {
+        if (lookup == PathLookup::allow_relative) return candidate;
+        return Error{make_error_code(errc::invalid_argument),
+                     "found as " + candidate + " through the relative PATH entry '" + dir +
+                         "'; refused (allow with PathLookup::allow_relative)"};
+      }
+      return candidate;
+    }
+    if (err == EACCES) best_err = EACCES;  // found but not runnable: say so
+    if (colon == std::string_view::npos) break;
+    path.remove_prefix(colon + 1);
+  }
+  return sys::error(best_err, best_err == ENOENT ? "not found on PATH" : "found on PATH but not executable");
+}
+
+// The environment the child gets: the parent's (no copy) unless edited.
+struct Env {
+  std::vector<std::string> owned;
+  std::vector<char*> ptrs;
+  char* const* envp = nullptr;
+};
+
+void build_env(const Command& cmd, Env& env) {
+  if (!cmd.env_cleared() && cmd.env_edits().empty()) {
+    env.envp = environ;
+    return;
+  }
+  if (!cmd.env_cleared()) {
+    for (char** e = environ; e && *e; ++e) env.owned.emplace_back(*e);
+  }
+  for (const auto& [key, value] : cmd.env_edits()) {
+    auto same_key = [&key](const std::string& kv) {
+      return kv.size() > key.size() && kv[key.size()] == '=' && kv.compare(0, key.size(), key) == 0;
+    };
+    std::erase_if(env.owned, same_key);
+    if (value) env.owned.push_back(key + "=" + *value);
+  }
+  for (auto& kv : env.owned) env.ptrs.push_back(kv.data());
+  env.ptrs.push_back(nullptr);
+  env.envp = env.ptrs.data();
+}
+
+// A private stack for the child, one per spawning thread, kept for reuse.
+// It is only used while this thread is suspended in clone.
+struct ChildStack {
+  static constexpr std::size_t kSize = 64 * 1024;
+  static constexpr std::size_t kGuard = 4096;
+  void* base = nullptr;
+  ChildStack() {
+    void* p = ::mmap(nullptr, kSize + kGuard, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED) return;
+    ::mprotect(p, kGuard, PROT_NONE);  // the stack grows down into this
+    base = p;
+  }
+  ~ChildStack() {
+    if (base) ::munmap(base, kSize + kGuard);
+  }
+  void* bottom() const { return static_cast<char*>(base) + kGuard; }
+};
+
+const char* stream_name(int fd) {
+  static const char* const names[] = {"stdin", "stdout", "stderr"};
+  return names[fd];
+}
+
+// The fds of one spawn: what the child gets, and what the parent keeps.
+struct FdPlan {
+  std::vector<sys::UniqueFd> child_ends;  // closed in the parent after clone
+  sys::UniqueFd parent_end[3];            // pipes the parent reads/writes
+  sys::UniqueFd dev_null;
+};
+
+Result<void> plan_stdio(const Command& cmd, ChildPlan& plan, FdPlan& fds) {
+  for (int i = 0; i < 3; ++i) {
+    const Stdio& s = cmd.stdio(i);
+    auto bad = [&](const char* why) {
+      return Error{make_error_code(errc::invalid_argument), std::string{why} + " for " + stream_name(i)};
+    };
+    int source = -1;
+    switch (s.kind()) {
+      case Stdio::Kind::inherit:
+        // A closed parent fd stays closed in the child.
+        source = ::fcntl(i, F_GETFD) == -1 ? -1 : i;
+        break;
+      case Stdio::Kind::null:
+        if (!fds.dev_null) {
+          sys::Ret r = sys::call(sys::Call::open, [] { return ::open("/dev/null", O_RDWR | O_CLOEXEC); });
+          if (!r.ok()) return sys::error(r, "open /dev/null");
+          auto lifted = sys::lift_above_stdio(sys::UniqueFd{static_cast<int>(r.value)});
+          if (!lifted) return std::move(lifted).error();
+          fds.dev_null = std::move(*lifted);
+        }
+        source = fds.dev_null.get();
+        break;
+      case Stdio::Kind::pipe:
+      case Stdio::Kind::capture:
+      case Stdio::Kind::data: {
+        if (i == 0 && s.kind() == Stdio::Kind::capture) return bad("Stdio::capture() is not valid");
+        if (i != 0 && s.kind() == Stdio::Kind::data) return bad("Stdio::data() is not valid");
+        auto p = sys::make_pipe();
+        if (!p) return std::move(p).error().wrap(std::string{"pipe for "} + stream_name(i));
+        sys::UniqueFd& parent = i == 0 ? p->write : p->read;
+        sys::UniqueFd& child = i == 0 ? p->read : p->write;
+        if (auto r = sys::set_nonblocking(parent.get()); !r) return std::move(r).error();
+        source = child.get();
+        fds.child_ends.push_back(std::move(child));
+        fds.parent_end[i] = std::move(parent);
+        break;
+      }
+      case Stdio::Kind::file: {
+        FileMode mode = s.mode();
+        if (mode == FileMode::automatic) mode = i == 0 ? FileMode::read : FileMode::truncate;
+        int flags = O_CLOEXEC;
+        switch (mode) {
+          case FileMode::read: flags |= O_RDONLY; break;
+          case FileMode::truncate: flags |= O_WRONLY | O_CREAT | O_TRUNC; break;
+          case FileMode::append: flags |= O_WRONLY | O_CREAT | O_APPEND; break;
+          case FileMode::automatic: break;
+        }
+        const char* path = s.path().c_str();
+        sys::Ret r = sys::call(sys::Call::open, [&] { return ::open(path, flags, 0666); });
+        if (!r.ok()) return sys::error(r, std::string{"open "} + stream_name(i) + " file " + s.path().string());
+        auto lifted = sys::lift_above_stdio(sys::UniqueFd{static_cast<int>(r.value)});
+        if (!lifted) return std::move(lifted).error();
+        source = lifted->get();
+        fds.child_ends.push_back(std::move(*lifted));
+        break;
+      }
+      case Stdio::Kind::fd:
+        if (::fcntl(s.raw_fd(), F_GETFD) == -1) {
+          return sys::error(errno, "Stdio::fd(" + std::to_string(s.raw_fd()) + ") for " + stream_name(i));
+        }
+        source = s.raw_fd();
+        break;
+      case Stdio::Kind::to_stdout:
+        if (i != 2) return bad("Stdio::to_stdout() is only valid");
+        source = plan.source[1];
+        break;
+    }
+    plan.source[plan.nfds] = source;
+    plan.target[plan.nfds] = i;
+    ++plan.nfds;
+  }
+  return {};
+}
+
+// Reaps a child we are abandoning during spawn: it has exited (or is killed
+// here), so this waits only for the kernel.
+void kill_and_reap(int pidfd) noexcept {
+  ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+  siginfo_t info;
+  (void)sys::call(sys::Call::waitid, [&] { return ::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, nullptr); });
+}
+
+}  // namespace
+
+Result<Process> spawn(const Command& cmd, const Context& ctx, std::source_location where) {
+  const std::string& program = cmd.program();
+  auto fail = [&](Error e) { return std::move(e).wrap("spawn " + quoted(program)); };
+
+  if (ctx.done()) return fail(Error{ctx.err(), "context already done: " + ctx.cause()});
+  auto path = resolve(program, cmd.path_lookup());
+  if (!path) return fail(std::move(path).error());
+
+  ChildPlan plan;
+  std::vector<std::string> argv = cmd.argv();
+  std::vector<char*> argv_ptrs;
+  argv_ptrs.reserve(argv.size() + 1);
+  for (auto& a : argv) argv_ptrs.push_back(a.data());
+  argv_ptrs.push_back(nullptr);
+  Env env;
+  build_env(cmd, env);
+  std::string cwd = cmd.cwd() ? cmd.cwd()->string() : std::string{};
+
+  FdPlan fds;
+  if (auto r = plan_stdio(cmd, plan, fds); !r) return fail(std::move(r).error());
+  for (int i = 0; i < plan.nfds; ++i) {
+    if (plan.target[i] > 2) plan.keep[plan.nkeep++] = plan.target[i];
+  }
+  std::sort(plan.keep, plan.keep + plan.nkeep);
+
+  plan.path = path->c_str();
+  plan.argv = argv_ptrs.data();
+  plan.envp = env.envp;
+  plan.cwd = cmd.cwd() ? cwd.c_str() : nullptr;
+  plan.new_process_group = cmd.tree() != Tree::none;
+  plan.use_close_range = sys::have_close_range() && sys::injected(sys::Call::close_range) == 0;
+
+  auto loop = Loop::get();
+  if (!loop) return fail(std::move(loop).error());
+
+  thread_local ChildStack stack;
+  if (!stack.base) return fail(sys::error(ENOMEM, "allocate child stack"));
+
+  // No signal handler may run in the child while it shares our memory.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int pidfd = -1;
+  long pid = -ENOSYS;
+  if (sys::have_clone3()) {
+    int injected = sys::injected(sys::Call::clone3);
+    pid = injected ? -injected : clone_child(&plan, stack.bottom(), ChildStack::kSize, &pidfd, true, -1);
+    // Seccomp filters in containers often answer ENOSYS for clone3.
+    if (pid == -ENOSYS) sys::note_no_clone3();
+  }
+  if (pid == -ENOSYS) {
+    int injected = sys::injected(sys::Call::clone);
+    pid = injected ? -injected : clone_child(&plan, stack.bottom(), ChildStack::kSize, &pidfd, false, -1);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  fds.child_ends.clear();
+  fds.dev_null.reset();
+
+  if (pid < 0) return fail(sys::error(static_cast<int>(-pid), "clone"));
+  sys::UniqueFd owned_pidfd{pidfd};
+  if (plan.failed_step != ChildStep::none) {
+    kill_and_reap(pidfd);
+    std::string what = step_name(plan.failed_step);
+    if (plan.failed_step == ChildStep::chdir) what += " " + cwd;
+    if (plan.failed_step == ChildStep::exec) {
+      what += " " + *path;
+      // ENOENT for a file that exists means its #! interpreter is missing.
+      if (plan.failed_errno == ENOENT && ::access(path->c_str(), F_OK) == 0) {
+        what += " (its interpreter was not found)";
+      }
+    }
+    return fail(sys::error(plan.failed_errno, what));
+  }
+
+  auto child = std::make_shared<ChildState>();
+  child->pid = static_cast<pid_t>(pid);
+  child->argv = std::move(argv);
+  child->started = Clock::now();
+  child->tree = cmd.tree() == Tree::cgroup ? Tree::process_group : cmd.tree();
+  child->stop = cmd.stop_sequence();
+  child->wait_delay = cmd.wait_delay();
+  child->where = where;
+  child->loop = *loop;
+  child->pidfd = std::move(owned_pidfd);
+  child->result.pid = child->pid;
+  child->result.argv = child->argv;
+  child->result.tree = child->tree;
+
+  Process process = SpawnAccess::make(child);
+  {
+    std::lock_guard lock{child->mu};
+    Loop& l = **loop;
+    Result<void> ok;
+    // The loop's callbacks hold the child alive until they are unwatched.
+    auto w = l.watch(child->pidfd.get(), EPOLLIN, [child](std::uint32_t) { child->on_pidfd(); });
+    if (w) child->pid_watch = *w;
+    else ok = std::move(w).error();
+    for (int i = 1; i < 3 && ok; ++i) {
+      const Stdio& s = cmd.stdio(i);
+      if (s.kind() != Stdio::Kind::capture) continue;
+      auto& stream = child->streams[i - 1];
+      stream.capture = Capture{s.limit()};
+      stream.fd = std::move(fds.parent_end[i]);
+      auto sw = l.watch(stream.fd.get(), EPOLLIN, [child, i](std::uint32_t) { child->on_stream(i - 1); });
+      if (sw) stream.watch = *sw;
+      else ok = std::move(sw).error();
+    }
+    if (ok && cmd.stdio(0).kind() == Stdio::Kind::data) {
+      child->feed.fd = std::move(fds.parent_end[0]);
+      child->feed.bytes = std::make_shared<const std::string>(cmd.stdio(0).bytes());
+      auto fw = l.watch(child->feed.fd.get(), EPOLLOUT, [child](std::uint32_t) { child->on_feed(); });
+      if (fw) child->feed.watch = *fw;
+      else ok = std::move(fw).error();
+    }
+    if (!ok) {
+      // Could not hand the child to the loop: it must not outlive this call.
+      l.unwatch(child->pid_watch, child->pidfd.get());
+      for (int i = 0; i < 2; ++i) child->close_stream_locked(i);
+      child->close_feed_locked();
+      kill_and_reap(child->pidfd.get());
+      child->reaped = child->finished = true;
+      return fail(std::move(ok).error().wrap("watch child"));
+    }
+  }
+  if (cmd.stdio(0).kind() == Stdio::Kind::pipe) SpawnAccess::set(process.in(), fds.parent_end[0].release(), ctx);
+  if (cmd.stdio(1).kind() == Stdio::Kind::pipe) SpawnAccess::set(process.out(), fds.parent_end[1].release(), ctx);
+  if (cmd.stdio(2).kind() == Stdio::Kind::pipe) SpawnAccess::set(process.err(), fds.parent_end[2].release(), ctx);
+
+  // Registered last and outside the child's lock: on a context that ended
+  // meanwhile the callback runs right here.
+  std::weak_ptr<ChildState> weak = child;
+  Registration reg = ctx.on_done([weak, ctx] {
+    if (auto s = weak.lock()) {
+      std::lock_guard lock{s->mu};
+      bool deadline = ctx.err() == errc::deadline_exceeded;
+      s->begin_stop_locked(deadline ? StopReason::deadline : StopReason::canceled, ctx.cause());
+    }
+  });
+  {
+    std::lock_guard lock{child->mu};
+    if (!child->finished) child->on_ctx_done = std::move(reg);
+  }
+  return process;
+}
+
+}  // namespace procctx::detail

@@ -1,0 +1,56 @@
+// spawn_linux.hpp — the plan the child side of spawn follows.
+//
+// Everything is decided and allocated in the parent; the child, running on
+// a private stack in memory shared with the suspended parent (CLONE_VM |
+// CLONE_VFORK), only reads this plan and makes raw syscalls. If a step
+// fails it writes {step, errno} back here and exits 127; the parent reads
+// that once clone returns.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <sys/types.h>
+
+namespace procctx::detail {
+
+// The steps of the child, in order. Names appear in spawn errors.
+enum class ChildStep : int {
+  none = 0, signals, session, process_group, chdir, fds, close_fds, exec
+};
+const char* step_name(ChildStep s) noexcept;
+
+struct ChildPlan {
+  static constexpr int kMaxFds = 64;
+
+  const char* path = nullptr;   // resolved program
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  const char* cwd = nullptr;    // nullptr: stay
+
+  // Child fd `target[i]` becomes a copy of parent fd `source[i]`
+  // (-1: closed). Targets are unique.
+  int source[kMaxFds] = {};
+  int target[kMaxFds] = {};
+  int nfds = 0;
+  // Fds >= 3 to keep open, ascending (the targets above 2).
+  int keep[kMaxFds] = {};
+  int nkeep = 0;
+
+  bool use_close_range = true;  // false: list /proc/self/fd instead
+  bool new_session = false;
+  bool new_process_group = false;
+
+  // Written by the child on failure.
+  ChildStep failed_step = ChildStep::none;
+  int failed_errno = 0;
+};
+
+// Starts a child that runs `plan` with CLONE_VM | CLONE_VFORK (the caller is
+// suspended until the child execs or exits). Returns the child's pid and
+// sets *pidfd, or returns -errno. `use_clone3` picks clone3 (else clone).
+// `cgroup_fd` >= 0 asks for CLONE_INTO_CGROUP (clone3 only).
+long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidfd,
+                 bool use_clone3, int cgroup_fd) noexcept;
+
+}  // namespace procctx::detail

@@ -1,0 +1,211 @@
+// Spawning: what the child gets, and how "could not start" is reported.
+#include "support/process_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using procctx::Command;
+using procctx::Stdio;
+
+namespace {
+
+class Spawn : public procctx::test::ProcessTest {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("procctx-spawn-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    fs::remove_all(dir_);
+    ProcessTest::TearDown();
+  }
+  fs::path write_file(const std::string& name, const std::string& text, fs::perms perms) {
+    fs::path p = dir_ / name;
+    std::ofstream{p} << text;
+    fs::permissions(p, perms);
+    return p;
+  }
+  fs::path dir_;
+};
+
+TEST_F(Spawn, RunsAndReportsExitZero) {
+  auto c = run_helper({"print", "hello"});
+  EXPECT_EQ(c.out.data, "hello");
+  EXPECT_TRUE(c.status.success());
+  EXPECT_EQ(c.status.to_string(), "exited 0");
+  EXPECT_GT(c.pid, 0);
+  EXPECT_EQ(c.stop_reason, procctx::StopReason::none);
+}
+
+TEST_F(Spawn, FindsProgramsOnPath) {
+  auto c = Command{"sh", {"-c", "exit 7"}}.run();
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->status.code(), 7);
+}
+
+TEST_F(Spawn, MissingProgramIsAnErrorNamingIt) {
+  auto r = Command{"procctx-no-such-program"}.run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), std::errc::no_such_file_or_directory);
+  EXPECT_EQ(r.error().message(), "spawn 'procctx-no-such-program': not found on PATH: No such file or directory");
+}
+
+TEST_F(Spawn, MissingAbsolutePathFailsAtExec) {
+  auto r = Command{"/nonexistent/prog"}.run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), std::errc::no_such_file_or_directory);
+  EXPECT_EQ(r.error().message(), "spawn '/nonexistent/prog': exec /nonexistent/prog: No such file or directory");
+}
+
+TEST_F(Spawn, NonExecutableFileIsPermissionDenied) {
+  auto p = write_file("plain.txt", "not a program\n", fs::perms::owner_read | fs::perms::owner_write);
+  auto r = Command{p.string()}.run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), std::errc::permission_denied);
+  EXPECT_NE(r.error().message().find("exec " + p.string() + ": Permission denied"), std::string::npos)
+      << r.error().message();
+}
+
+TEST_F(Spawn, MissingInterpreterIsNamed) {
+  auto p = write_file("script", "#!/nonexistent/interpreter\necho hi\n", fs::perms::owner_all);
+  auto r = Command{p.string()}.run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), std::errc::no_such_file_or_directory);
+  EXPECT_NE(r.error().message().find("its interpreter was not found"), std::string::npos) << r.error().message();
+}
+
+TEST_F(Spawn, MissingCwdNamesTheStepAndDirectory) {
+  auto r = helper_cmd({"cwd"}).cwd("/missing-dir-for-procctx").run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), std::errc::no_such_file_or_directory);
+  EXPECT_NE(r.error().message().find(": chdir /missing-dir-for-procctx: No such file or directory"),
+            std::string::npos)
+      << r.error().message();
+}
+
+TEST_F(Spawn, RelativePathEntryIsRefusedUnlessAllowed) {
+  write_file("procctx-dot-prog", "#!/bin/sh\necho dot\n", fs::perms::owner_all);
+  std::string old_path = ::getenv("PATH");
+  auto old_cwd = fs::current_path();
+  fs::current_path(dir_);
+  ::setenv("PATH", (".:" + old_path).c_str(), 1);
+  auto refused = Command{"procctx-dot-prog"}.run();
+  auto allowed = Command{"procctx-dot-prog"}.out(Stdio::capture()).path_lookup(procctx::PathLookup::allow_relative).run();
+  ::setenv("PATH", old_path.c_str(), 1);
+  fs::current_path(old_cwd);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("relative PATH entry '.'"), std::string::npos) << refused.error().message();
+  ASSERT_TRUE(allowed) << allowed.error().message();
+  EXPECT_EQ(allowed->out.data, "dot\n");
+}
+
+TEST_F(Spawn, DoneContextStartsNothing) {
+  auto [ctx, cancel] = procctx::with_cancel(procctx::background());
+  cancel("not today");
+  auto r = helper_cmd({"exit", "0"}).spawn(ctx);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), procctx::errc::canceled);
+  EXPECT_NE(r.error().message().find("not today"), std::string::npos);
+}
+
+TEST_F(Spawn, ChildSeesOnlyStdioWhileParentHoldsManyInheritableFds) {
+  std::vector<int> extra;
+  for (int i = 0; i < 100; ++i) extra.push_back(::open("/dev/null", O_RDONLY));  // no O_CLOEXEC
+  auto c = run_helper({"fds"});
+  for (int fd : extra) ::close(fd);
+  EXPECT_EQ(c.out.data, "0 1 2\n");
+}
+
+TEST_F(Spawn, EnvironmentInheritedClearedAndEdited) {
+  ::setenv("PROCCTX_TEST_INHERITED", "yes", 1);
+  auto inherited = run_helper({"env"});
+  EXPECT_NE(inherited.out.data.find("PROCCTX_TEST_INHERITED=yes\n"), std::string::npos);
+
+  auto cleared = helper_cmd({"env"}).env_clear().env("A", "1").env("B", "2").env_remove("B")
+                     .out(Stdio::capture()).run();
+  ASSERT_TRUE(cleared);
+  EXPECT_EQ(cleared->out.data, "A=1\n");
+
+  auto edited = helper_cmd({"env"}).env_remove("PROCCTX_TEST_INHERITED").env("PROCCTX_X", "a=b")
+                    .out(Stdio::capture()).run();
+  ::unsetenv("PROCCTX_TEST_INHERITED");
+  ASSERT_TRUE(edited);
+  EXPECT_EQ(edited->out.data.find("PROCCTX_TEST_INHERITED"), std::string::npos);
+  EXPECT_NE(edited->out.data.find("PROCCTX_X=a=b\n"), std::string::npos);
+}
+
+TEST_F(Spawn, WorkingDirectory) {
+  auto c = helper_cmd({"cwd"}).cwd(dir_).out(Stdio::capture()).run();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->out.data, fs::canonical(dir_).string() + "\n");
+}
+
+TEST_F(Spawn, Arg0IsWhatTheChildSees) {
+  auto c = Command{"sh", {"-c", "echo $0"}}.arg0("renamed").out(Stdio::capture()).run();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->out.data, "renamed\n");
+}
+
+TEST_F(Spawn, ChildStartsWithDefaultSignalsAndAnEmptyMask) {
+  ::signal(SIGUSR1, SIG_IGN);
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  auto c = run_helper({"sigstate"});
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::signal(SIGUSR1, SIG_DFL);
+  EXPECT_EQ(c.out.data, "blocked=0000000000000000 ignored=0000000000000000\n");
+}
+
+TEST_F(Spawn, ChildLeadsItsOwnProcessGroupByDefault) {
+  auto c = run_helper({"pgid"});
+  EXPECT_EQ(c.out.data, "pid=" + std::to_string(c.pid) + " pgid=" + std::to_string(c.pid) + " sid=" +
+                            std::to_string(::getsid(0)) + "\n");
+  auto none = helper_cmd({"pgid"}).tree(procctx::Tree::none).out(Stdio::capture()).run();
+  ASSERT_TRUE(none);
+  EXPECT_NE(none->out.data.find(" pgid=" + std::to_string(::getpgrp()) + " "), std::string::npos) << none->out.data;
+}
+
+TEST_F(Spawn, ThousandSequentialSpawnsLeaveNothingBehind) {
+  for (int i = 0; i < 1000; ++i) {
+    auto c = helper_cmd({"exit", std::to_string(i % 5)}).run();
+    ASSERT_TRUE(c) << c.error().message();
+    ASSERT_EQ(c->status.code(), i % 5);
+  }
+}
+
+TEST_F(Spawn, DroppedRunningProcessIsStoppedAndReaped) {
+  pid_t pid;
+  {
+    auto p = helper_cmd({"sleep", "30"}).spawn();
+    ASSERT_TRUE(p) << p.error().message();
+    pid = p->pid();
+  }  // the destructor returns at once; the loop stops and reaps it
+  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) ::usleep(10'000);
+  EXPECT_NE(::kill(pid, 0), 0) << "child still exists (zombie or running)";
+}
+
+TEST_F(Spawn, DetachedChildRunsOnAndIsStillReaped) {
+  pid_t pid;
+  {
+    auto p = helper_cmd({"sleep", "0.3"}).spawn();
+    ASSERT_TRUE(p);
+    pid = p->pid();
+    p->detach();
+  }
+  EXPECT_EQ(::kill(pid, 0), 0) << "a detached child must outlive its handle";
+  // The leak check at the end waits for it to exit and be reaped.
+}
+
+}  // namespace

@@ -1,0 +1,45 @@
+// leak_check.hpp — the end-of-test check every process test runs: no child,
+// fd or thread that the test created may outlive it.
+#pragma once
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace procctx::test {
+
+// What /proc says about this process right now.
+struct Resources {
+  std::set<int> fds;
+  std::set<pid_t> threads;         // excluding procctx's loop thread
+  std::set<pid_t> children;        // including zombies
+  int loop_threads = 0;            // threads named procctx-loop
+  static Resources now();
+};
+
+// Records the fds, threads and children present at construction; check()
+// then fails the current test for each one added since and still there,
+// after giving the loop `grace` to finish reaping.
+class LeakCheck {
+ public:
+  LeakCheck();
+  // Returns the description of every leak (empty when clean) and reports
+  // each through ADD_FAILURE.
+  std::vector<std::string> check(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+
+ private:
+  Resources before_;
+};
+
+// Processes in process group `pgid` that are not zombies, after waiting up
+// to `grace` for them to go away.
+std::vector<pid_t> live_group_members(pid_t pgid,
+                                      std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
+
+// Path of the helper child program.
+inline const char* helper() { return PROCCTX_HELPER; }
+
+}  // namespace procctx::test
