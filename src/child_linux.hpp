@@ -15,7 +15,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <source_location>
+#include <procctx/source_location.hpp>
 #include <span>
 
 namespace procctx::detail {
@@ -52,7 +52,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   Tree tree = Tree::process_group;
   StopSequence stop;
   Duration wait_delay{};
-  std::source_location where;
+  SourceLocation where;
   Loop* loop = nullptr;
 
   mutable std::mutex mu;
@@ -109,6 +109,6 @@ struct SpawnAccess {
   static const std::shared_ptr<ChildState>& state(const Process& p) { return p.state_; }
 };
 
-Result<Process> spawn(const Command& cmd, const Context& ctx, std::source_location where);
+Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation where);
 
 }  // namespace procctx::detail

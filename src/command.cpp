@@ -160,11 +160,11 @@ std::vector<std::string> Command::argv() const {
   return argv;
 }
 
-Result<Process> Command::spawn(const Context& ctx, std::source_location where) const {
+Result<Process> Command::spawn(const Context& ctx, SourceLocation where) const {
   return detail::spawn(*this, ctx, where);
 }
 
-Result<Completed> Command::run(const Context& ctx, std::source_location where) const {
+Result<Completed> Command::run(const Context& ctx, SourceLocation where) const {
   auto p = detail::spawn(*this, ctx, where);
   if (!p) return std::move(p).error();
   (void)p->wait();

@@ -51,10 +51,11 @@ Result<void> Loop::start() {
                 [] { return ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); });
   if (!r.ok()) return sys::error(r, "procctx loop: timerfd_create");
   timer_.reset(static_cast<int>(r.value));
-  for (auto [fd, tag] : {std::pair{wake_.get(), kWakeTag}, std::pair{timer_.get(), kTimerTag}}) {
+  for (const auto& source : {std::pair{wake_.get(), kWakeTag}, std::pair{timer_.get(), kTimerTag}}) {
+    int fd = source.first;
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.u64 = tag;
+    ev.data.u64 = source.second;
     r = sys::call(Call::epoll_ctl, [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev); });
     if (!r.ok()) return sys::error(r, "procctx loop: epoll_ctl");
   }

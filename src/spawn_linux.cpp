@@ -84,7 +84,9 @@ void build_env(const Command& cmd, Env& env) {
   if (!cmd.env_cleared()) {
     for (char** e = environ; e && *e; ++e) env.owned.emplace_back(*e);
   }
-  for (const auto& [key, value] : cmd.env_edits()) {
+  for (const auto& edit : cmd.env_edits()) {
+    const std::string& key = edit.first;
+    const std::optional<std::string>& value = edit.second;
     auto same_key = [&key](const std::string& kv) {
       return kv.size() > key.size() && kv[key.size()] == '=' && kv.compare(0, key.size(), key) == 0;
     };
@@ -211,7 +213,7 @@ void kill_and_reap(int pidfd) noexcept {
 
 }  // namespace
 
-Result<Process> spawn(const Command& cmd, const Context& ctx, std::source_location where) {
+Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation where) {
   const std::string& program = cmd.program();
   auto fail = [&](Error e) { return std::move(e).wrap("spawn " + quoted(program)); };
 

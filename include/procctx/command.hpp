@@ -30,7 +30,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
-#include <source_location>
+#include <procctx/source_location.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -199,11 +199,11 @@ class PROCCTX_EXPORT Command {
   // naming the command, the step and the errno; the returned Process owns
   // the running child. Thread-safe for one unmodified Command.
   Result<Process> spawn(const Context& ctx = background(),
-                        std::source_location where = std::source_location::current()) const;
+                        SourceLocation where = SourceLocation::current()) const;
   // spawn() then wait(): the outcome, or why the command could not start.
   // A non-zero exit is a Completed, not an Error (see Completed::check()).
   Result<Completed> run(const Context& ctx = background(),
-                        std::source_location where = std::source_location::current()) const;
+                        SourceLocation where = SourceLocation::current()) const;
 
   const std::string& program() const noexcept { return program_; }
   const std::vector<std::string>& args() const noexcept { return args_; }

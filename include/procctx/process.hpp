@@ -235,7 +235,7 @@ class PROCCTX_EXPORT Process {
 
 // The same as cmd.run(ctx).
 inline Result<Completed> run(const Context& ctx, const Command& cmd,
-                             std::source_location where = std::source_location::current()) {
+                             SourceLocation where = SourceLocation::current()) {
   return cmd.run(ctx, where);
 }
 
