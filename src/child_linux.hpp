@@ -9,12 +9,14 @@
 
 #include <procctx/process.hpp>
 
+#include "cgroup_linux.hpp"
 #include "loop_linux.hpp"
 #include "sys_linux.hpp"
 
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <procctx/source_location.hpp>
 #include <span>
 
@@ -76,10 +78,24 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
     std::size_t offset = 0;
   } feed;
   Loop::Id delay_timer = 0;
-  Loop::Id stop_timer = 0;
+  Loop::Id stop_timer = 0;   // the current stop step's wait
+  Loop::Id poll_timer = 0;   // watching a tree whose leader is gone
+  Duration poll_interval{};
   int stop_stage = -1;
-  bool stopping = false;
+  bool stopping = false;          // a stop sequence was started
+  bool sequence_running = false;  // ... and the tree may still be alive
   bool detached = false;
+  Leftovers leftover_policy = Leftovers::leave;
+  std::optional<cgroup::Leaf> leaf;  // Tree::cgroup
+  // Tree::process_group: descendants seen outside the group when a stop
+  // began (they setsid()ed or setpgid()ed away), tracked by pidfd.
+  struct Escapee {
+    ProcessRef who;
+    sys::UniqueFd pidfd;
+  };
+  std::vector<Escapee> escapees;
+  void find_escapees_locked();
+  bool escapee_alive(const Escapee& e) const;
   Registration on_ctx_done;
 
   // Loop callbacks.
@@ -93,14 +109,23 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
 
   // Starts the stop sequence (no-op once started or finished).
   void begin_stop_locked(StopReason reason, std::string cause);
+  void start_sequence_locked();
   void next_stop_stage_locked();
+  void schedule_poll_locked();
+  void on_poll();
   Result<void> signal_tree_locked(int sig);
+  // Whether anything of the tree is still running (the leader, or group or
+  // cgroup members other than zombies).
+  bool tree_alive_locked();
+  std::vector<ProcessRef> tree_members_locked();
   void close_stream_locked(int i) noexcept;
   void close_feed_locked() noexcept;
   // Finishes when the child is reaped and no captured pipe is open. Returns
   // the context registration to drop after the lock is released.
   Registration maybe_finish_locked();
 };
+
+std::vector<ProcessRef> group_members(pid_t pgid);
 
 struct SpawnAccess {
   static Process make(std::shared_ptr<ChildState> s) { return Process{std::move(s)}; }

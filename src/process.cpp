@@ -1,6 +1,7 @@
 #include "child_linux.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -54,6 +55,81 @@ std::vector<PipeHolder> pipe_holders(int fd) {
 
 }  // namespace
 
+// Members of process group `pgid` that are not zombies, from /proc.
+std::vector<ProcessRef> group_members(pid_t pgid) {
+  std::vector<ProcessRef> out;
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = proc.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream in{proc.path() / "stat"};
+    std::string stat;
+    std::getline(in, stat);
+    // "pid (comm) state ppid pgrp ...": comm may hold anything but ')'.
+    auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) continue;
+    char state = stat[close + 2];
+    int ppid = 0, pgrp = 0;
+    if (std::sscanf(stat.c_str() + close + 3, " %d %d", &ppid, &pgrp) != 2) continue;
+    if (pgrp != pgid || state == 'Z' || state == 'X') continue;
+    out.push_back({static_cast<pid_t>(std::stol(name)), stat.substr(open + 1, close - open - 1)});
+  }
+  return out;
+}
+
+namespace {
+// Every descendant of `root` (pid, process group, name), from /proc.
+struct ProcInfo {
+  pid_t pid, ppid, pgrp;
+  std::string name;
+};
+std::vector<ProcInfo> descendants(pid_t root) {
+  std::vector<ProcInfo> all;
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = proc.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream in{proc.path() / "stat"};
+    std::string stat;
+    std::getline(in, stat);
+    auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) continue;
+    if (stat[close + 2] == 'Z') continue;
+    int ppid = 0, pgrp = 0;
+    if (std::sscanf(stat.c_str() + close + 3, " %d %d", &ppid, &pgrp) != 2) continue;
+    all.push_back({static_cast<pid_t>(std::stol(name)), ppid, pgrp, stat.substr(open + 1, close - open - 1)});
+  }
+  std::vector<ProcInfo> out;
+  std::vector<pid_t> frontier{root};
+  while (!frontier.empty()) {
+    pid_t parent = frontier.back();
+    frontier.pop_back();
+    for (const auto& p : all) {
+      if (p.ppid == parent) {
+        out.push_back(p);
+        frontier.push_back(p.pid);
+      }
+    }
+  }
+  return out;
+}
+}  // namespace
+
+void ChildState::find_escapees_locked() {
+  for (auto& d : descendants(pid)) {
+    if (d.pgrp == pid) continue;
+    long fd = ::syscall(SYS_pidfd_open, d.pid, 0);
+    if (fd < 0) continue;  // gone already
+    escapees.push_back({{d.pid, d.name}, sys::UniqueFd{static_cast<int>(fd)}});
+  }
+}
+
+bool ChildState::escapee_alive(const Escapee& e) const {
+  // A pidfd of a process that is not our child turns readable when it exits.
+  pollfd p{e.pidfd.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
 std::span<char> Capture::space() {
   if (!ring_) {
     if (len_ == limit_) {
@@ -106,49 +182,53 @@ Output Capture::finish() {
 
 void ChildState::on_pidfd() {
   Registration done;
-  {
-    std::lock_guard lock{mu};
-    if (reaped) return;
-    siginfo_t info{};
-    struct rusage ru{};
-    sys::Ret r = sys::call(sys::Call::waitid, [&] {
-      return ::syscall(SYS_waitid, P_PIDFD, pidfd.get(), &info, WEXITED | WNOHANG, &ru);
-    });
-    if (r.ok() && info.si_pid == 0) return;  // not yet: spurious wake-up
-    if (r.ok()) {
-      switch (info.si_code) {
-        case CLD_EXITED: result.status = ExitStatus::exited_with(info.si_status); break;
-        case CLD_KILLED: result.status = ExitStatus::killed_by(info.si_status); break;
-        case CLD_DUMPED: result.status = ExitStatus::killed_by(info.si_status, true); break;
-        default: break;
-      }
-      result.rusage.user = from_timeval(ru.ru_utime);
-      result.rusage.system = from_timeval(ru.ru_stime);
-      result.rusage.max_rss_kib = ru.ru_maxrss;
+  std::lock_guard lock{mu};
+  if (reaped) return;
+  siginfo_t info{};
+  struct rusage ru{};
+  sys::Ret r = sys::call(sys::Call::waitid, [&] {
+    return ::syscall(SYS_waitid, P_PIDFD, pidfd.get(), &info, WEXITED | WNOHANG, &ru);
+  });
+  if (r.ok() && info.si_pid == 0) return;  // not yet: spurious wake-up
+  if (r.ok()) {
+    switch (info.si_code) {
+      case CLD_EXITED: result.status = ExitStatus::exited_with(info.si_status); break;
+      case CLD_KILLED: result.status = ExitStatus::killed_by(info.si_status); break;
+      case CLD_DUMPED: result.status = ExitStatus::killed_by(info.si_status, true); break;
+      default: break;
     }
-    // On error (ECHILD: someone else reaped our child) the status stays unknown.
-    result.wall = Clock::now() - started;
-    reaped = true;
-    loop->unwatch(std::exchange(pid_watch, 0), pidfd.get());
-    pidfd.reset();
-    if (stop_timer) loop->cancel_timer(std::exchange(stop_timer, 0));
-    bool open = streams[0].fd || streams[1].fd;
-    if (open) {
-      // Others (grandchildren) may still hold the pipes: give them
-      // wait_delay, then close our ends and say who held them.
-      if (stopping || wait_delay <= Duration::zero()) {
-        on_wait_delay_locked();
-      } else {
-        std::weak_ptr<ChildState> weak = weak_from_this();
-        auto t = loop->add_timer(Clock::now() + wait_delay, [weak] {
-          if (auto s = weak.lock()) s->on_wait_delay();
-        });
-        if (t) delay_timer = *t;
-        else on_wait_delay_locked();
-      }
-    }
-    done = maybe_finish_locked();
+    result.rusage.user = from_timeval(ru.ru_utime);
+    result.rusage.system = from_timeval(ru.ru_stime);
+    result.rusage.max_rss_kib = ru.ru_maxrss;
   }
+  // On error (ECHILD: someone else reaped our child) the status stays unknown.
+  result.wall = Clock::now() - started;
+  reaped = true;
+  loop->unwatch(std::exchange(pid_watch, 0), pidfd.get());
+  pidfd.reset();
+
+  if (stopping) {
+    // Mid-sequence: it ends as soon as the whole tree is gone.
+    if (sequence_running) schedule_poll_locked();
+  } else if (tree != Tree::none && tree_alive_locked()) {
+    // It exited by itself but left processes in its tree.
+    result.leftovers = tree_members_locked();
+    if (leftover_policy == Leftovers::kill) start_sequence_locked();
+  }
+
+  if (streams[0].fd || streams[1].fd) {
+    // Others may still hold the pipes: give them wait_delay, then close
+    // our ends and say who held them.
+    std::weak_ptr<ChildState> weak = weak_from_this();
+    auto t = wait_delay > Duration::zero()
+                 ? loop->add_timer(Clock::now() + wait_delay, [weak] {
+                     if (auto s = weak.lock()) s->on_wait_delay();
+                   })
+                 : Result<Loop::Id>{Loop::Id{0}};
+    if (t && *t) delay_timer = *t;
+    else on_wait_delay_locked();
+  }
+  done = maybe_finish_locked();
 }
 
 void ChildState::on_wait_delay() {
@@ -249,31 +329,74 @@ void ChildState::close_feed_locked() noexcept {
 }
 
 Registration ChildState::maybe_finish_locked() {
-  if (finished || !reaped || streams[0].fd || streams[1].fd) return {};
+  if (finished || !reaped || streams[0].fd || streams[1].fd || sequence_running) return {};
   if (feed.fd) {
     if (feed.offset < feed.bytes->size()) result.stdin_closed_early = true;
     close_feed_locked();
   }
-  if (delay_timer) loop->cancel_timer(std::exchange(delay_timer, 0));
-  if (stop_timer) loop->cancel_timer(std::exchange(stop_timer, 0));
+  for (Loop::Id* t : {&delay_timer, &stop_timer, &poll_timer}) {
+    if (*t) loop->cancel_timer(std::exchange(*t, 0));
+  }
   result.out = streams[0].capture.finish();
   result.err = streams[1].capture.finish();
-  if (result.stop_reason != StopReason::none) result.stop_stage = stop_stage;
+  if (result.stop_reason != StopReason::none || !result.signals.empty()) result.stop_stage = stop_stage;
+  for (const auto& e : escapees) {
+    if (escapee_alive(e)) result.leftovers.push_back(e.who);
+  }
+  escapees.clear();
+  if (leaf) {
+    result.oom_killed = cgroup::oom_killed(*leaf);
+    cgroup::release(*leaf);  // survivors (Leftovers::leave) move to the parent
+    leaf.reset();
+  }
   finished = true;
   cv.notify_all();
   return std::move(on_ctx_done);
 }
 
+bool ChildState::tree_alive_locked() {
+  if (!reaped) return true;
+  switch (tree) {
+    case Tree::none:
+      return false;
+    case Tree::cgroup:
+      return leaf && cgroup::populated(*leaf);
+    case Tree::process_group:
+      if (leftover_policy == Leftovers::kill) {
+        for (const auto& e : escapees) {
+          if (escapee_alive(e)) return true;
+        }
+      }
+      // One syscall in the common case of an empty group; a listing only
+      // when something is there (it may be zombies waiting for their reaper).
+      if (::kill(-pid, 0) != 0) return false;
+      return !tree_members_locked().empty();
+  }
+  return false;
+}
+
+std::vector<ProcessRef> ChildState::tree_members_locked() {
+  if (tree == Tree::cgroup) return leaf ? cgroup::members(*leaf) : std::vector<ProcessRef>{};
+  if (tree == Tree::none) return {};
+  return group_members(pid);
+}
+
 Result<void> ChildState::signal_tree_locked(int sig) {
+  if (tree == Tree::cgroup && leaf) {
+    return sig == SIGKILL ? cgroup::kill_all(*leaf) : cgroup::signal_all(*leaf, sig);
+  }
   sys::Ret r;
-  if (tree == Tree::none || reaped) {
+  if (tree == Tree::none) {
     if (reaped) return Error{make_error_code(errc::process_exited), "process already exited"};
     r = sys::call(sys::Call::pidfd_send_signal,
                   [&] { return ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0); });
   } else {
-    // The group cannot be reused while its leader is unreaped, and only
-    // this loop reaps it.
+    // The group id cannot be reused while the leader is unreaped (only this
+    // loop reaps it) or while any member is left.
     r = sys::call(sys::Call::kill, [&] { return ::kill(-pid, sig); });
+    if (leftover_policy == Leftovers::kill) {
+      for (const auto& e : escapees) ::syscall(SYS_pidfd_send_signal, e.pidfd.get(), sig, nullptr, 0);
+    }
   }
   if (!r.ok() && r.err != ESRCH) return sys::error(r, "send " + signal_name(sig));
   return {};
@@ -281,21 +404,32 @@ Result<void> ChildState::signal_tree_locked(int sig) {
 
 void ChildState::begin_stop_locked(StopReason reason, std::string why) {
   if (finished || stopping) return;
-  stopping = true;
   result.stop_reason = reason;
   result.cause = std::move(why);
-  if (reaped) {
-    // Only pipe holders are left; the context no longer allows waiting.
+  if (!tree_alive_locked()) {
+    // Only our pipe ends are left waiting; the context allows no more.
+    stopping = true;
     if (delay_timer) loop->cancel_timer(std::exchange(delay_timer, 0));
     on_wait_delay_locked();
-    return;  // the caller's unlock path finishes it (see stop_now)
+    return;
   }
+  start_sequence_locked();
+}
+
+void ChildState::start_sequence_locked() {
+  // While the leader lives its descendants can still be found; those that
+  // left the group are reported (and, with Leftovers::kill, stopped too).
+  if (tree == Tree::process_group && !reaped) find_escapees_locked();
+  stopping = true;
+  sequence_running = true;
+  stop_stage = -1;
   next_stop_stage_locked();
+  if (sequence_running && reaped) schedule_poll_locked();
 }
 
 void ChildState::next_stop_stage_locked() {
   const auto& steps = stop.steps();
-  while (!reaped && stop_stage + 1 < static_cast<int>(steps.size())) {
+  while (tree_alive_locked() && stop_stage + 1 < static_cast<int>(steps.size())) {
     ++stop_stage;
     const StopStep& step = steps[static_cast<std::size_t>(stop_stage)];
     (void)signal_tree_locked(step.signal);
@@ -306,9 +440,11 @@ void ChildState::next_stop_stage_locked() {
       std::weak_ptr<ChildState> weak = weak_from_this();
       auto t = loop->add_timer(Clock::now() + step.wait, [weak] {
         if (auto s = weak.lock()) {
+          Registration done;
           std::lock_guard lock{s->mu};
           s->stop_timer = 0;
           s->next_stop_stage_locked();
+          done = s->maybe_finish_locked();
         }
       });
       if (t) {
@@ -318,6 +454,36 @@ void ChildState::next_stop_stage_locked() {
       // No timer: skip the grace rather than never escalate.
     }
   }
+  // Every step sent (the last one, SIGKILL, cannot be refused) or nothing
+  // is left to signal.
+  sequence_running = false;
+}
+
+// Polls a tree whose leader is gone (no pidfd tells when the rest go),
+// backing off from 5 ms to 100 ms.
+void ChildState::schedule_poll_locked() {
+  if (poll_timer || !sequence_running) return;
+  poll_interval = poll_interval == Duration::zero() ? std::chrono::milliseconds(5)
+                                                    : std::min<Duration>(poll_interval * 2, std::chrono::milliseconds(100));
+  std::weak_ptr<ChildState> weak = weak_from_this();
+  auto t = loop->add_timer(Clock::now() + poll_interval, [weak] {
+    if (auto s = weak.lock()) s->on_poll();
+  });
+  if (t) poll_timer = *t;
+}
+
+void ChildState::on_poll() {
+  Registration done;
+  std::lock_guard lock{mu};
+  poll_timer = 0;
+  if (!sequence_running) return;
+  if (tree_alive_locked()) {
+    schedule_poll_locked();
+    return;
+  }
+  sequence_running = false;
+  if (stop_timer) loop->cancel_timer(std::exchange(stop_timer, 0));
+  done = maybe_finish_locked();
 }
 
 }  // namespace detail
@@ -521,7 +687,7 @@ Result<void> Process::signal(int sig) const {
 Result<void> Process::kill() const {
   Registration done;
   std::lock_guard lock{state_->mu};
-  if (state_->reaped) return Error{make_error_code(errc::process_exited), "kill: process already exited"};
+  if (!state_->tree_alive_locked()) return Error{make_error_code(errc::process_exited), "kill: process already exited"};
   if (!state_->stopping) {
     state_->stopping = true;
     state_->result.stop_reason = StopReason::requested;

@@ -150,6 +150,13 @@ int child_main(void* arg) {
     if (::syscall(SYS_setpgid, 0, 0) < 0) fail(plan, ChildStep::process_group, errno);
   }
 
+  if (plan->cgroup_dir >= 0) {
+    long fd = ::syscall(SYS_openat, plan->cgroup_dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fail(plan, ChildStep::cgroup, errno);
+    if (::syscall(SYS_write, fd, "0", 1) < 0) fail(plan, ChildStep::cgroup, errno);
+    ::syscall(SYS_close, fd);
+  }
+
   if (plan->cwd && ::syscall(SYS_chdir, plan->cwd) < 0) fail(plan, ChildStep::chdir, errno);
 
   // Sources that sit where a target will land are moved out of the way
@@ -200,6 +207,7 @@ const char* step_name(ChildStep s) noexcept {
     case ChildStep::signals: return "reset signals";
     case ChildStep::session: return "setsid";
     case ChildStep::process_group: return "setpgid";
+    case ChildStep::cgroup: return "join cgroup";
     case ChildStep::chdir: return "chdir";
     case ChildStep::fds: return "set up stdio";
     case ChildStep::close_fds: return "close fds";

@@ -1,4 +1,5 @@
 // The parent side of spawn: everything is prepared here, then one clone.
+#include "cgroup_linux.hpp"
 #include "child_linux.hpp"
 #include "spawn_linux.hpp"
 
@@ -242,11 +243,38 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
   plan.argv = argv_ptrs.data();
   plan.envp = env.envp;
   plan.cwd = cmd.cwd() ? cwd.c_str() : nullptr;
-  plan.new_process_group = cmd.tree() != Tree::none;
+  plan.new_process_group = cmd.tree() != Tree::none;  // cgroup mode too: a fallback and job control
   plan.use_close_range = sys::have_close_range() && sys::injected(sys::Call::close_range) == 0;
 
   auto loop = Loop::get();
   if (!loop) return fail(std::move(loop).error());
+
+  // Tree::cgroup: a fresh leaf, or a process group and a note saying why.
+  Tree tree = cmd.tree();
+  std::string tree_note;
+  std::optional<cgroup::Leaf> leaf;
+  if (cmd.limits().any() && tree != Tree::cgroup) {
+    return fail(Error{make_error_code(errc::invalid_argument), "cgroup limits need Tree::cgroup"});
+  }
+  if (tree == Tree::cgroup) {
+    auto made = cgroup::create_leaf(cmd.cgroup_parent(), cmd.limits());
+    if (made) {
+      leaf = std::move(*made);
+    } else if (cmd.limits().any() || !cmd.cgroup_parent().empty()) {
+      // Asked for explicitly: running unconfined instead would be a lie.
+      return fail(std::move(made).error());
+    } else {
+      tree = Tree::process_group;
+      tree_note = "no cgroup (" + made.error().message() + "); used a process group";
+    }
+  }
+  struct LeafGuard {
+    std::optional<cgroup::Leaf>& leaf;
+    ~LeafGuard() {
+      if (leaf) cgroup::release(*leaf);
+    }
+  } leaf_guard{leaf};
+  int cgroup_fd = leaf ? leaf->dir.get() : -1;
 
   thread_local ChildStack stack;
   if (!stack.base) return fail(sys::error(ENOMEM, "allocate child stack"));
@@ -259,11 +287,14 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
   long pid = -ENOSYS;
   if (sys::have_clone3()) {
     int injected = sys::injected(sys::Call::clone3);
-    pid = injected ? -injected : clone_child(&plan, stack.bottom(), ChildStack::kSize, &pidfd, true, -1);
+    pid = injected ? -injected : clone_child(&plan, stack.bottom(), ChildStack::kSize, &pidfd, true, cgroup_fd);
     // Seccomp filters in containers often answer ENOSYS for clone3.
     if (pid == -ENOSYS) sys::note_no_clone3();
+    // A kernel without CLONE_INTO_CGROUP (before 5.7) rejects the flag.
+    if (cgroup_fd >= 0 && (pid == -EINVAL || pid == -EOPNOTSUPP)) pid = -ENOSYS;
   }
   if (pid == -ENOSYS) {
+    plan.cgroup_dir = cgroup_fd;  // the child joins the leaf itself
     int injected = sys::injected(sys::Call::clone);
     pid = injected ? -injected : clone_child(&plan, stack.bottom(), ChildStack::kSize, &pidfd, false, -1);
   }
@@ -291,7 +322,14 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
   child->pid = static_cast<pid_t>(pid);
   child->argv = std::move(argv);
   child->started = Clock::now();
-  child->tree = cmd.tree() == Tree::cgroup ? Tree::process_group : cmd.tree();
+  child->tree = tree;
+  child->leftover_policy = cmd.leftovers();
+  if (leaf) {
+    child->result.cgroup = leaf->path.string();
+    child->leaf = std::move(leaf);
+    leaf.reset();
+  }
+  child->result.tree_note = std::move(tree_note);
   child->stop = cmd.stop_sequence();
   child->wait_delay = cmd.wait_delay();
   child->where = where;

@@ -16,7 +16,7 @@ namespace procctx::detail {
 
 // The steps of the child, in order. Names appear in spawn errors.
 enum class ChildStep : int {
-  none = 0, signals, session, process_group, chdir, fds, close_fds, exec
+  none = 0, signals, session, process_group, cgroup, chdir, fds, close_fds, exec
 };
 const char* step_name(ChildStep s) noexcept;
 
@@ -38,6 +38,7 @@ struct ChildPlan {
   int nkeep = 0;
 
   bool use_close_range = true;  // false: list /proc/self/fd instead
+  int cgroup_dir = -1;          // join this cgroup (when clone3 could not put us there)
   bool new_session = false;
   bool new_process_group = false;
 

@@ -140,6 +140,19 @@ class PROCCTX_EXPORT StopSequence {
   std::vector<StopStep> steps_;
 };
 
+// Resource limits of a Tree::cgroup leaf (cgroup v2 files of the same names).
+struct CgroupLimits {
+  std::optional<std::uint64_t> memory_max;  // bytes, memory.max
+  std::optional<std::uint64_t> pids_max;    // processes, pids.max
+  std::optional<std::string> cpu_max;       // "QUOTA PERIOD" in µs, cpu.max ("50000 100000": half a CPU)
+  bool any() const noexcept { return memory_max || pids_max || cpu_max; }
+};
+
+// What happens to processes the child leaves in its tree when it exits by
+// itself: `leave` reports them (Completed::leftovers) and lets them run;
+// `kill` also stops them with the stop sequence before the outcome is final.
+enum class Leftovers { leave, kill };
+
 // Whether a program found through a relative PATH entry (".", "" or
 // "bin") may be run. Go calls this ErrDot; procctx refuses by default.
 enum class PathLookup { absolute_only, allow_relative };
@@ -173,6 +186,15 @@ class PROCCTX_EXPORT Command {
   Command& wait_delay(Duration d) & { wait_delay_ = d; return *this; }
   Command& tree(Tree t) & { tree_ = t; return *this; }
   Command& path_lookup(PathLookup p) & { path_lookup_ = p; return *this; }
+  Command& leftovers(Leftovers l) & { leftovers_ = l; return *this; }
+  // Tree::cgroup: the cgroup2 directory to create leaves under (default: the
+  // one this process is in, if writable).
+  Command& cgroup_parent(std::filesystem::path p) & { cgroup_parent_ = std::move(p); return *this; }
+  // Limits imply Tree::cgroup; spawn fails (naming the limit) where the
+  // controller is not available, rather than run the child unlimited.
+  Command& memory_max(std::uint64_t bytes) & { limits_.memory_max = bytes; tree_ = Tree::cgroup; return *this; }
+  Command& pids_max(std::uint64_t n) & { limits_.pids_max = n; tree_ = Tree::cgroup; return *this; }
+  Command& cpu_max(std::string quota_period) & { limits_.cpu_max = std::move(quota_period); tree_ = Tree::cgroup; return *this; }
 
   // The same setters on temporaries, so a Command can be built in one
   // expression: Command{"ls"}.cwd("/").out(Stdio::capture()).run(ctx).
@@ -189,6 +211,11 @@ class PROCCTX_EXPORT Command {
   PROCCTX_RVALUE_SETTER(wait_delay, Duration)
   PROCCTX_RVALUE_SETTER(tree, Tree)
   PROCCTX_RVALUE_SETTER(path_lookup, PathLookup)
+  PROCCTX_RVALUE_SETTER(leftovers, Leftovers)
+  PROCCTX_RVALUE_SETTER(cgroup_parent, std::filesystem::path)
+  PROCCTX_RVALUE_SETTER(memory_max, std::uint64_t)
+  PROCCTX_RVALUE_SETTER(pids_max, std::uint64_t)
+  PROCCTX_RVALUE_SETTER(cpu_max, std::string)
 #undef PROCCTX_RVALUE_SETTER
   Command&& env_clear() && { return std::move(this->env_clear()); }
   Command&& env(std::string k, std::string v) && { return std::move(this->env(std::move(k), std::move(v))); }
@@ -215,6 +242,9 @@ class PROCCTX_EXPORT Command {
   Duration wait_delay() const noexcept { return wait_delay_; }
   Tree tree() const noexcept { return tree_; }
   PathLookup path_lookup() const noexcept { return path_lookup_; }
+  Leftovers leftovers() const noexcept { return leftovers_; }
+  const std::filesystem::path& cgroup_parent() const noexcept { return cgroup_parent_; }
+  const CgroupLimits& limits() const noexcept { return limits_; }
   bool env_cleared() const noexcept { return env_clear_; }
   // The edits in order: a value to set, or nullopt to remove.
   const std::vector<std::pair<std::string, std::optional<std::string>>>& env_edits() const noexcept {
@@ -233,6 +263,9 @@ class PROCCTX_EXPORT Command {
   Duration wait_delay_ = std::chrono::seconds(2);
   Tree tree_ = Tree::process_group;
   PathLookup path_lookup_ = PathLookup::absolute_only;
+  Leftovers leftovers_ = Leftovers::leave;
+  std::filesystem::path cgroup_parent_;
+  CgroupLimits limits_;
 };
 
 // Signal names: "TERM", "SIGTERM" or "15" → 15; 0 when unknown.

@@ -97,11 +97,12 @@ struct SignalSent {
   Tree target = Tree::process_group;
 };
 
-// A process that still held one of the child's output pipes after it exited.
-struct PipeHolder {
+// Another process of interest (a pipe holder, a leftover), as procctx saw it.
+struct ProcessRef {
   pid_t pid = 0;
   std::string name;  // from /proc/PID/comm
 };
+using PipeHolder = ProcessRef;
 
 struct Rusage {
   Duration user{};
@@ -121,10 +122,14 @@ struct PROCCTX_EXPORT Completed {
   std::vector<SignalSent> signals;   // what the stop sequence sent, in order
   Output out;                        // with Stdio::capture()
   Output err;
-  std::vector<PipeHolder> pipe_holders;  // non-empty if wait_delay ran out
+  std::vector<ProcessRef> pipe_holders;  // held the output pipes when wait_delay ran out
+  std::vector<ProcessRef> leftovers;     // still in the tree when the child exited by itself
   bool stdin_closed_early = false;   // Stdio::data: the child stopped reading
   std::uint64_t stdin_written = 0;
   Tree tree = Tree::process_group;   // the tree mode actually used
+  std::string tree_note;             // why it differs from the one asked for, if it does
+  std::string cgroup;                // the cgroup leaf used (removed afterwards)
+  bool oom_killed = false;           // the cgroup's OOM killer struck (memory_max)
   Duration wall{};
   Rusage rusage;
 

@@ -20,7 +20,6 @@ namespace {
 
 class Stop : public procctx::test::ProcessTest {};
 
-bool alive(pid_t pid) { return ::kill(pid, 0) == 0; }
 
 TEST_F(Stop, CancelStopsTheChildWithTheDefaultSequence) {
   auto [ctx, cancel] = procctx::with_cancel(procctx::background());
@@ -44,41 +43,6 @@ TEST_F(Stop, DeadlineIsReportedAsSuch) {
   EXPECT_EQ(c->cause, "context deadline exceeded");
   EXPECT_FALSE(c->check());
   EXPECT_EQ(c->check().error().code(), procctx::errc::deadline_exceeded);
-}
-
-TEST_F(Stop, ChildIgnoringTermDiesByKillAfterTheGrace) {
-  auto [ctx, cancel] = procctx::with_cancel(procctx::background());
-  auto p = helper_cmd({"ignore-term", "30"}).out(Stdio::pipe()).stop({{SIGTERM, 300ms}, {SIGKILL}}).spawn(ctx);
-  ASSERT_TRUE(p);
-  char buf[16];
-  ASSERT_TRUE(p->out().read(buf));  // "ready": the handler is in place
-  auto t0 = Clock::now();
-  cancel();
-  const auto& c = p->wait();
-  auto took = Clock::now() - t0;
-  EXPECT_EQ(c.status.signal(), SIGKILL);
-  ASSERT_EQ(c.signals.size(), 2u);
-  EXPECT_EQ(c.signals[0].signal, SIGTERM);
-  EXPECT_EQ(c.signals[1].signal, SIGKILL);
-  EXPECT_GE(c.signals[1].at - c.signals[0].at, 300ms);
-  EXPECT_EQ(c.stop_stage, 1);
-  EXPECT_GE(took, 300ms);
-  EXPECT_LT(took, 10s);
-}
-
-TEST_F(Stop, CancellingOneContextLeavesASiblingRunning) {
-  auto [parent, cancel_parent] = procctx::with_cancel(procctx::background());
-  auto [a_ctx, cancel_a] = procctx::with_cancel(parent);
-  auto [b_ctx, cancel_b] = procctx::with_cancel(parent);
-  auto a = helper_cmd({"sleep", "30"}).spawn(a_ctx);
-  auto b = helper_cmd({"sleep", "30"}).spawn(b_ctx);
-  ASSERT_TRUE(a && b);
-  cancel_a();
-  EXPECT_EQ(a->wait().stop_reason, StopReason::canceled);
-  std::this_thread::sleep_for(50ms);
-  EXPECT_EQ(b->try_wait(), nullptr) << "the sibling must keep running";
-  cancel_parent();
-  EXPECT_EQ(b->wait().stop_reason, StopReason::canceled);
 }
 
 TEST_F(Stop, TheWholeProcessGroupIsStopped) {
@@ -108,18 +72,6 @@ TEST_F(Stop, GrandchildHoldingStdoutIsBoundedByWaitDelayAndNamed) {
   ::kill(c->pipe_holders[0].pid, SIGKILL);
 }
 
-TEST_F(Stop, KillWithoutWaitLeavesNoZombie) {
-  pid_t pid;
-  {
-    auto p = helper_cmd({"sleep", "30"}).spawn();
-    ASSERT_TRUE(p);
-    pid = p->pid();
-    ASSERT_TRUE(p->kill());
-  }
-  for (int i = 0; i < 500 && alive(pid); ++i) ::usleep(10'000);
-  EXPECT_FALSE(alive(pid));
-}
-
 TEST_F(Stop, StoppedChildGetsContinuedSoItCanDie) {
   auto [ctx, cancel] = procctx::with_cancel(procctx::background());
   auto p = helper_cmd({"stop-self"}).spawn(ctx);
@@ -146,23 +98,6 @@ TEST_F(Stop, SignalGoesToTheChildThroughItsPidfd) {
   ASSERT_TRUE(p->signal(SIGUSR1));
   EXPECT_EQ(p->wait().status.signal(), SIGUSR1);
   EXPECT_EQ(p->wait().stop_reason, StopReason::none);
-}
-
-TEST_F(Stop, NoRegistrationOrTimerOutlivesTheProcesses) {
-  auto* loop = procctx::detail::Loop::running();
-  ASSERT_NE(loop, nullptr);
-  auto timers = loop->pending_timers();
-  auto watches = loop->watches();
-  {
-    auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 200ms);
-    auto a = helper_cmd({"sleep", "30"}).out(Stdio::capture()).spawn(ctx);
-    auto b = helper_cmd({"ignore-term", "30"}).stop({{SIGTERM, 100ms}, {SIGKILL}}).spawn(ctx);
-    ASSERT_TRUE(a && b);
-    (void)a->wait();
-    (void)b->wait();
-  }
-  EXPECT_EQ(loop->pending_timers(), timers);
-  EXPECT_EQ(loop->watches(), watches);
 }
 
 }  // namespace

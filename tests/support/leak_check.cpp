@@ -86,6 +86,12 @@ std::vector<pid_t> live_group_members(pid_t pgid, std::chrono::milliseconds grac
   }
 }
 
+bool process_running(pid_t pid) {
+  std::string stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z' && stat[close + 2] != 'X';
+}
+
 LeakCheck::LeakCheck() {
   // The loop's own thread and fds exist once per process; start it first so
   // that they belong to the baseline.

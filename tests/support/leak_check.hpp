@@ -39,6 +39,9 @@ class LeakCheck {
 std::vector<pid_t> live_group_members(pid_t pgid,
                                       std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
 
+// True when `pid` exists and is not a zombie.
+bool process_running(pid_t pid);
+
 // Path of the helper child program.
 inline const char* helper() { return PROCCTX_HELPER; }
 

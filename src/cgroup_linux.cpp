@@ -1,0 +1,221 @@
+#include "cgroup_linux.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace procctx::detail::cgroup {
+namespace fs = std::filesystem;
+namespace {
+
+// mountinfo escapes spaces and the like as \ooo.
+std::string unescape(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      int v = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
+      out.push_back(static_cast<char>(v));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+Error cgroup_error(std::string message) { return Error{make_error_code(errc::invalid_argument), std::move(message)}; }
+
+std::string read_file_at(int dir, const char* name) {
+  sys::Ret r = sys::call(sys::Call::open, [&] { return ::openat(dir, name, O_RDONLY | O_CLOEXEC); });
+  if (!r.ok()) return {};
+  sys::UniqueFd fd{static_cast<int>(r.value)};
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    sys::Ret n = sys::call(sys::Call::read, [&] { return ::read(fd.get(), buf, sizeof buf); });
+    if (!n.ok() || n.value == 0) break;
+    out.append(buf, static_cast<std::size_t>(n.value));
+  }
+  return out;
+}
+
+sys::Ret write_file_at(int dir, const char* name, const std::string& text) {
+  sys::Ret r = sys::call(sys::Call::open, [&] { return ::openat(dir, name, O_WRONLY | O_CLOEXEC); });
+  if (!r.ok()) return r;
+  sys::UniqueFd fd{static_cast<int>(r.value)};
+  return sys::call(sys::Call::write, [&] { return ::write(fd.get(), text.data(), text.size()); });
+}
+
+std::vector<pid_t> procs(const Leaf& leaf) {
+  std::vector<pid_t> pids;
+  std::istringstream in{read_file_at(leaf.dir.get(), "cgroup.procs")};
+  for (pid_t p; in >> p;) pids.push_back(p);
+  return pids;
+}
+
+std::mutex parent_mu;
+std::atomic<unsigned> leaf_seq{0};
+
+}  // namespace
+
+Result<fs::path> default_parent() {
+  static std::optional<fs::path> cached;
+  std::lock_guard lock{parent_mu};
+  if (cached) return *cached;
+
+  // Our own cgroup: the "0::" line of /proc/self/cgroup.
+  std::ifstream cg{"/proc/self/cgroup"};
+  std::string line, own;
+  while (std::getline(cg, line)) {
+    if (line.rfind("0::", 0) == 0) own = line.substr(3);
+  }
+  if (own.empty()) return cgroup_error("no cgroup v2 membership in /proc/self/cgroup");
+
+  // Where cgroup2 is mounted, and which part of the hierarchy it shows.
+  std::ifstream mi{"/proc/self/mountinfo"};
+  while (std::getline(mi, line)) {
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream tail{line.substr(dash + 3)};
+    std::string fstype;
+    tail >> fstype;
+    if (fstype != "cgroup2") continue;
+    std::istringstream head{line.substr(0, dash)};
+    std::string id, parent, devno, root, mount;
+    head >> id >> parent >> devno >> root >> mount;
+    root = unescape(root);
+    mount = unescape(mount);
+    if (own.rfind(root, 0) != 0) continue;  // our cgroup is outside this mount's view
+    std::string rel = own.substr(root == "/" ? 0 : root.size());
+    fs::path dir = fs::path{mount} / fs::path{rel}.relative_path();
+    if (::access(dir.c_str(), W_OK) != 0) {
+      return sys::error(errno, "cgroup v2 directory " + dir.string() + " is not writable");
+    }
+    cached = dir;
+    return dir;
+  }
+  return cgroup_error("no cgroup2 file system is mounted");
+}
+
+Result<Leaf> create_leaf(const fs::path& given, const CgroupLimits& limits) {
+  fs::path parent = given;
+  if (parent.empty()) {
+    auto d = default_parent();
+    if (!d) return std::move(d).error();
+    parent = *d;
+  }
+  Leaf leaf;
+  for (int attempt = 0;; ++attempt) {
+    leaf.path = parent / ("procctx-" + std::to_string(::getpid()) + "-" + std::to_string(leaf_seq++));
+    const char* p = leaf.path.c_str();
+    sys::Ret r = sys::call(sys::Call::mkdir, [&] { return ::mkdir(p, 0755); });
+    if (r.ok()) break;
+    // A leaf left by an earlier process with our pid: take the next name.
+    if (r.err == EEXIST && attempt < 16) continue;
+    return sys::error(r, "create cgroup " + leaf.path.string());
+  }
+  const char* p = leaf.path.c_str();
+  sys::Ret r = sys::call(sys::Call::open, [&] { return ::open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
+  if (!r.ok()) {
+    ::rmdir(p);
+    return sys::error(r, "open cgroup " + leaf.path.string());
+  }
+  leaf.dir.reset(static_cast<int>(r.value));
+
+  auto apply = [&](const char* controller, const char* file, const std::string& value,
+                   const char* option) -> Result<void> {
+    if (::faccessat(leaf.dir.get(), file, W_OK, 0) != 0) {
+      // Try to enable the controller for our leaves; fails where the parent
+      // holds processes itself (cgroup v2's no-internal-process rule).
+      sys::Ret p_fd = sys::call(sys::Call::open, [&] {
+        return ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      });
+      if (p_fd.ok()) {
+        sys::UniqueFd pd{static_cast<int>(p_fd.value)};
+        (void)write_file_at(pd.get(), "cgroup.subtree_control", std::string{"+"} + controller);
+      }
+    }
+    sys::Ret w = write_file_at(leaf.dir.get(), file, value);
+    if (!w.ok()) {
+      std::string available = read_file_at(leaf.dir.get(), "cgroup.controllers");
+      if (!available.empty() && available.back() == '\n') available.pop_back();
+      return sys::error(w, std::string{option} + " " + value + ": cannot write " + file + " in " +
+                               leaf.path.string() + " (controllers available there: " +
+                               (available.empty() ? "none" : available) + ")");
+    }
+    return {};
+  };
+  Result<void> ok;
+  if (limits.memory_max) ok = apply("memory", "memory.max", std::to_string(*limits.memory_max), "memory_max");
+  if (ok && limits.pids_max) ok = apply("pids", "pids.max", std::to_string(*limits.pids_max), "pids_max");
+  if (ok && limits.cpu_max) ok = apply("cpu", "cpu.max", *limits.cpu_max, "cpu_max");
+  if (!ok) {
+    release(leaf);
+    return std::move(ok).error();
+  }
+  return leaf;
+}
+
+Result<void> kill_all(const Leaf& leaf) {
+  sys::Ret r = write_file_at(leaf.dir.get(), "cgroup.kill", "1");
+  if (r.ok()) return {};
+  if (r.err != ENOENT) return sys::error(r, "write cgroup.kill in " + leaf.path.string());
+  return signal_all(leaf, SIGKILL);  // before Linux 5.14
+}
+
+Result<void> signal_all(const Leaf& leaf, int sig) {
+  for (pid_t pid : procs(leaf)) {
+    sys::Ret r = sys::call(sys::Call::kill, [&] { return ::kill(pid, sig); });
+    if (!r.ok() && r.err != ESRCH) return sys::error(r, "kill " + std::to_string(pid));
+  }
+  return {};
+}
+
+bool populated(const Leaf& leaf) {
+  return read_file_at(leaf.dir.get(), "cgroup.events").find("populated 1") != std::string::npos;
+}
+
+std::vector<ProcessRef> members(const Leaf& leaf) {
+  std::vector<ProcessRef> out;
+  for (pid_t pid : procs(leaf)) {
+    std::string comm;
+    std::ifstream{"/proc/" + std::to_string(pid) + "/comm"} >> comm;
+    out.push_back({pid, comm});
+  }
+  return out;
+}
+
+bool oom_killed(const Leaf& leaf) {
+  std::istringstream in{read_file_at(leaf.dir.get(), "memory.events")};
+  std::string key;
+  long value;
+  while (in >> key >> value) {
+    if (key == "oom_kill" && value > 0) return true;
+  }
+  return false;
+}
+
+void release(Leaf& leaf) {
+  if (!leaf.dir) return;
+  auto pids = procs(leaf);
+  if (!pids.empty()) {
+    auto parent_dir = leaf.path.parent_path();
+    sys::Ret r = sys::call(sys::Call::open, [&] {
+      return ::open(parent_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    });
+    if (r.ok()) {
+      sys::UniqueFd pd{static_cast<int>(r.value)};
+      for (pid_t pid : pids) (void)write_file_at(pd.get(), "cgroup.procs", std::to_string(pid));
+    }
+  }
+  leaf.dir.reset();
+  ::rmdir(leaf.path.c_str());
+}
+
+}  // namespace procctx::detail::cgroup
