@@ -39,7 +39,8 @@ int main() {
   auto [test_ctx, cancel_test] = procctx::with_cancel(root);
 
   auto build = procctx::Command{"sleep", {"30"}}.spawn(build_ctx);
-  auto test = procctx::Command{"sh", {"-c", "sleep 30 & sleep 30"}}.out(procctx::Stdio::capture()).spawn(test_ctx);
+  auto test =
+      procctx::Command{"sh", {"-c", "sleep 30 & sleep 30"}}.out(procctx::Stdio::capture()).spawn(test_ctx);
   auto lint = procctx::Command{"sleep", {"0.1"}}.spawn(root);
 
   std::printf("root deadline in %.1fs; build, test and lint started\n",

@@ -29,7 +29,9 @@ std::string unescape(const std::string& s) {
   return out;
 }
 
-Error cgroup_error(std::string message) { return Error{make_error_code(errc::invalid_argument), std::move(message)}; }
+Error cgroup_error(std::string message) {
+  return Error{make_error_code(errc::invalid_argument), std::move(message)};
+}
 
 std::string read_file_at(int dir, const char* name) {
   sys::Ret r = sys::call(sys::Call::open, [&] { return ::openat(dir, name, O_RDONLY | O_CLOEXEC); });
@@ -133,9 +135,8 @@ Result<Leaf> create_leaf(const fs::path& given, const CgroupLimits& limits) {
     if (::faccessat(leaf.dir.get(), file, W_OK, 0) != 0) {
       // Try to enable the controller for our leaves; fails where the parent
       // holds processes itself (cgroup v2's no-internal-process rule).
-      sys::Ret p_fd = sys::call(sys::Call::open, [&] {
-        return ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      });
+      sys::Ret p_fd = sys::call(sys::Call::open,
+                                [&] { return ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
       if (p_fd.ok()) {
         sys::UniqueFd pd{static_cast<int>(p_fd.value)};
         (void)write_file_at(pd.get(), "cgroup.subtree_control", std::string{"+"} + controller);
@@ -145,9 +146,9 @@ Result<Leaf> create_leaf(const fs::path& given, const CgroupLimits& limits) {
     if (!w.ok()) {
       std::string available = read_file_at(leaf.dir.get(), "cgroup.controllers");
       if (!available.empty() && available.back() == '\n') available.pop_back();
-      return sys::error(w, std::string{option} + " " + value + ": cannot write " + file + " in " +
-                               leaf.path.string() + " (controllers available there: " +
-                               (available.empty() ? "none" : available) + ")");
+      return sys::error(
+          w, std::string{option} + " " + value + ": cannot write " + file + " in " + leaf.path.string() +
+                 " (controllers available there: " + (available.empty() ? "none" : available) + ")");
     }
     return {};
   };
@@ -206,9 +207,8 @@ void release(Leaf& leaf) {
   auto pids = procs(leaf);
   if (!pids.empty()) {
     auto parent_dir = leaf.path.parent_path();
-    sys::Ret r = sys::call(sys::Call::open, [&] {
-      return ::open(parent_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    });
+    sys::Ret r = sys::call(sys::Call::open,
+                           [&] { return ::open(parent_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
     if (r.ok()) {
       sys::UniqueFd pd{static_cast<int>(r.value)};
       for (pid_t pid : pids) (void)write_file_at(pd.get(), "cgroup.procs", std::to_string(pid));

@@ -78,8 +78,8 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
     std::size_t offset = 0;
   } feed;
   Loop::Id delay_timer = 0;
-  Loop::Id stop_timer = 0;   // the current stop step's wait
-  Loop::Id poll_timer = 0;   // watching a tree whose leader is gone
+  Loop::Id stop_timer = 0;  // the current stop step's wait
+  Loop::Id poll_timer = 0;  // watching a tree whose leader is gone
   Duration poll_interval{};
   int stop_stage = -1;
   bool stopping = false;          // a stop sequence was started
@@ -129,8 +129,14 @@ std::vector<ProcessRef> group_members(pid_t pgid);
 
 struct SpawnAccess {
   static Process make(std::shared_ptr<ChildState> s) { return Process{std::move(s)}; }
-  static void set(Writer& w, int fd, Context ctx) { w.fd_ = fd; w.ctx_ = std::move(ctx); }
-  static void set(Reader& r, int fd, Context ctx) { r.fd_ = fd; r.ctx_ = std::move(ctx); }
+  static void set(Writer& w, int fd, Context ctx) {
+    w.fd_ = fd;
+    w.ctx_ = std::move(ctx);
+  }
+  static void set(Reader& r, int fd, Context ctx) {
+    r.fd_ = fd;
+    r.ctx_ = std::move(ctx);
+  }
   static const std::shared_ptr<ChildState>& state(const Process& p) { return p.state_; }
 };
 

@@ -16,25 +16,27 @@ struct SignalName {
   const char* name;  // without "SIG"
 };
 constexpr std::array<SignalName, 31> kSignals{{
-    {SIGHUP, "HUP"},     {SIGINT, "INT"},       {SIGQUIT, "QUIT"},   {SIGILL, "ILL"},
-    {SIGTRAP, "TRAP"},   {SIGABRT, "ABRT"},     {SIGBUS, "BUS"},     {SIGFPE, "FPE"},
-    {SIGKILL, "KILL"},   {SIGUSR1, "USR1"},     {SIGSEGV, "SEGV"},   {SIGUSR2, "USR2"},
-    {SIGPIPE, "PIPE"},   {SIGALRM, "ALRM"},     {SIGTERM, "TERM"},   {SIGSTKFLT, "STKFLT"},
-    {SIGCHLD, "CHLD"},   {SIGCONT, "CONT"},     {SIGSTOP, "STOP"},   {SIGTSTP, "TSTP"},
-    {SIGTTIN, "TTIN"},   {SIGTTOU, "TTOU"},     {SIGURG, "URG"},     {SIGXCPU, "XCPU"},
-    {SIGXFSZ, "XFSZ"},   {SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"},   {SIGWINCH, "WINCH"},
-    {SIGIO, "IO"},       {SIGPWR, "PWR"},       {SIGSYS, "SYS"},
+    {SIGHUP, "HUP"},       {SIGINT, "INT"},   {SIGQUIT, "QUIT"},   {SIGILL, "ILL"},   {SIGTRAP, "TRAP"},
+    {SIGABRT, "ABRT"},     {SIGBUS, "BUS"},   {SIGFPE, "FPE"},     {SIGKILL, "KILL"}, {SIGUSR1, "USR1"},
+    {SIGSEGV, "SEGV"},     {SIGUSR2, "USR2"}, {SIGPIPE, "PIPE"},   {SIGALRM, "ALRM"}, {SIGTERM, "TERM"},
+    {SIGSTKFLT, "STKFLT"}, {SIGCHLD, "CHLD"}, {SIGCONT, "CONT"},   {SIGSTOP, "STOP"}, {SIGTSTP, "TSTP"},
+    {SIGTTIN, "TTIN"},     {SIGTTOU, "TTOU"}, {SIGURG, "URG"},     {SIGXCPU, "XCPU"}, {SIGXFSZ, "XFSZ"},
+    {SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"}, {SIGWINCH, "WINCH"}, {SIGIO, "IO"},     {SIGPWR, "PWR"},
+    {SIGSYS, "SYS"},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i]))) return false;
+    if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i])))
+      return false;
   }
   return true;
 }
 
-Error invalid(std::string message) { return Error{make_error_code(errc::invalid_argument), std::move(message)}; }
+Error invalid(std::string message) {
+  return Error{make_error_code(errc::invalid_argument), std::move(message)};
+}
 
 }  // namespace
 
@@ -79,14 +81,22 @@ Result<Duration> parse_duration(std::string_view text) {
   if (ec != std::errc{} || end != text.data() + i) return bad("expected a number");
   std::string_view unit = text.substr(i);
   double seconds;
-  if (unit.empty() || unit == "s") seconds = value;
-  else if (unit == "ms") seconds = value / 1e3;
-  else if (unit == "us") seconds = value / 1e6;
-  else if (unit == "ns") seconds = value / 1e9;
-  else if (unit == "m") seconds = value * 60;
-  else if (unit == "h") seconds = value * 3600;
-  else if (unit == "d") seconds = value * 86400;
-  else return bad("unknown unit (use ns, us, ms, s, m, h or d)");
+  if (unit.empty() || unit == "s")
+    seconds = value;
+  else if (unit == "ms")
+    seconds = value / 1e3;
+  else if (unit == "us")
+    seconds = value / 1e6;
+  else if (unit == "ns")
+    seconds = value / 1e9;
+  else if (unit == "m")
+    seconds = value * 60;
+  else if (unit == "h")
+    seconds = value * 3600;
+  else if (unit == "d")
+    seconds = value * 86400;
+  else
+    return bad("unknown unit (use ns, us, ms, s, m, h or d)");
   if (!std::isfinite(seconds) || seconds > 1e9) return bad("too large");
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
 }
@@ -106,7 +116,8 @@ Result<StopSequence> StopSequence::parse(std::string_view text) {
   };
   while (pos <= text.size()) {
     auto comma = text.find(',', pos);
-    std::string_view item = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    std::string_view item =
+        text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     pos = comma == std::string_view::npos ? text.size() + 1 : comma + 1;
     if (item.empty()) return bad(item, "is empty");
     if (std::isdigit(static_cast<unsigned char>(item[0])) && !steps.empty() &&

@@ -26,7 +26,7 @@ struct ContextState : std::enable_shared_from_this<ContextState> {
   const std::shared_ptr<ContextState> parent;
   std::optional<TimePoint> deadline;  // effective; set before publication
 
-  std::atomic<bool> is_done{false};   // set once, after err and cause
+  std::atomic<bool> is_done{false};  // set once, after err and cause
   std::error_code err;
   std::shared_ptr<const std::string> cause;
 
@@ -44,10 +44,10 @@ struct ContextState : std::enable_shared_from_this<ContextState> {
   ContextState* next_sibling = nullptr;
   bool linked = false;
 
-  Loop::Id timer = 0;          // own deadline timer, 0 if none
-  bool timer_missing = false;  // the loop refused the timer: check the clock
-  sys::UniqueFd event;         // fd(), created on demand
-  std::unique_ptr<std::stop_source> stop_source;     // stop_token(), on demand
+  Loop::Id timer = 0;                                 // own deadline timer, 0 if none
+  bool timer_missing = false;                         // the loop refused the timer: check the clock
+  sys::UniqueFd event;                                // fd(), created on demand
+  std::unique_ptr<std::stop_source> stop_source;      // stop_token(), on demand
   std::optional<std::stop_callback<FromToken>> from;  // Context::from()
 };
 
@@ -61,8 +61,10 @@ namespace {
 
 void unlink_child_locked(ContextState& parent, ContextState& child) noexcept {
   if (!child.linked) return;
-  if (child.prev_sibling) child.prev_sibling->next_sibling = child.next_sibling;
-  else parent.first_child = child.next_sibling;
+  if (child.prev_sibling)
+    child.prev_sibling->next_sibling = child.next_sibling;
+  else
+    parent.first_child = child.next_sibling;
   if (child.next_sibling) child.next_sibling->prev_sibling = child.prev_sibling;
   child.prev_sibling = child.next_sibling = nullptr;
   child.linked = false;
@@ -80,8 +82,10 @@ void run_callbacks(ContextState& s) noexcept {
   s.running_thread = std::this_thread::get_id();
   while (CallbackNode* node = s.head) {
     s.head = node->next;
-    if (s.head) s.head->prev = nullptr;
-    else s.tail = nullptr;
+    if (s.head)
+      s.head->prev = nullptr;
+    else
+      s.tail = nullptr;
     node->prev = node->next = nullptr;
     node->phase = CallbackNode::Phase::running;
     lock.unlock();
@@ -223,8 +227,7 @@ void Context::wait() const {
     // background() never ends; waiting on it is waiting forever.
     for (;;) std::this_thread::sleep_for(std::chrono::hours(24));
   }
-  while (!wait_for(std::chrono::seconds(1))) {
-  }
+  while (!wait_for(std::chrono::seconds(1))) {}
 }
 
 bool Context::wait_for(Duration d) const {
@@ -257,8 +260,10 @@ Registration Context::attach(CallbackNode* node) const {
     std::lock_guard lock{state_->mu};
     if (!state_->is_done.load(std::memory_order_relaxed)) {
       node->prev = state_->tail;
-      if (state_->tail) state_->tail->next = node;
-      else state_->head = node;
+      if (state_->tail)
+        state_->tail->next = node;
+      else
+        state_->head = node;
       state_->tail = node;
       return Registration{state_, node};
     }
@@ -327,10 +332,14 @@ bool Registration::reset() noexcept {
   std::unique_lock lock{state->mu};
   switch (node->phase) {
     case CallbackNode::Phase::registered:
-      if (node->prev) node->prev->next = node->next;
-      else state->head = node->next;
-      if (node->next) node->next->prev = node->prev;
-      else state->tail = node->prev;
+      if (node->prev)
+        node->prev->next = node->next;
+      else
+        state->head = node->next;
+      if (node->next)
+        node->next->prev = node->prev;
+      else
+        state->tail = node->prev;
       lock.unlock();
       node->free();
       return true;
@@ -398,8 +407,10 @@ WithCancel with_deadline(const Context& parent, TimePoint deadline) {
     });
     if (id) {
       std::lock_guard lock{s->mu};
-      if (s->is_done.load(std::memory_order_relaxed)) (*loop)->cancel_timer(*id);
-      else s->timer = *id;
+      if (s->is_done.load(std::memory_order_relaxed))
+        (*loop)->cancel_timer(*id);
+      else
+        s->timer = *id;
     } else {
       s->timer_missing = true;
     }

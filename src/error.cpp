@@ -8,10 +8,14 @@ class Category final : public std::error_category {
   const char* name() const noexcept override { return "procctx"; }
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::canceled: return "context canceled";
-      case errc::deadline_exceeded: return "context deadline exceeded";
-      case errc::invalid_argument: return "invalid argument";
-      case errc::process_exited: return "process already exited";
+      case errc::canceled:
+        return "context canceled";
+      case errc::deadline_exceeded:
+        return "context deadline exceeded";
+      case errc::invalid_argument:
+        return "invalid argument";
+      case errc::process_exited:
+        return "process already exited";
     }
     return "unknown procctx error " + std::to_string(value);
   }

@@ -91,8 +91,8 @@ Result<Loop::Id> Loop::watch(int fd, std::uint32_t events, WatchFn fn) {
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = id;
-  sys::Ret r = sys::call(sys::Call::epoll_ctl,
-                         [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev); });
+  sys::Ret r =
+      sys::call(sys::Call::epoll_ctl, [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev); });
   if (!r.ok()) {
     std::lock_guard lock{mu_};
     watch_fns_.erase(id);
@@ -105,8 +105,8 @@ Result<void> Loop::modify(Id id, int fd, std::uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = id;
-  sys::Ret r = sys::call(sys::Call::epoll_ctl,
-                         [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev); });
+  sys::Ret r =
+      sys::call(sys::Call::epoll_ctl, [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev); });
   if (!r.ok()) return sys::error(r, "epoll_ctl mod");
   return {};
 }
@@ -165,9 +165,8 @@ sys::Ret Loop::arm_locked() noexcept {
     spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
     spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
   }
-  return sys::call(sys::Call::timerfd_settime, [&] {
-    return ::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
-  });
+  return sys::call(sys::Call::timerfd_settime,
+                   [&] { return ::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr); });
 }
 
 void Loop::fire_timers() {

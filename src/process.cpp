@@ -185,17 +185,24 @@ void ChildState::on_pidfd() {
   std::lock_guard lock{mu};
   if (reaped) return;
   siginfo_t info{};
-  struct rusage ru{};
+  struct rusage ru {};
   sys::Ret r = sys::call(sys::Call::waitid, [&] {
     return ::syscall(SYS_waitid, P_PIDFD, pidfd.get(), &info, WEXITED | WNOHANG, &ru);
   });
   if (r.ok() && info.si_pid == 0) return;  // not yet: spurious wake-up
   if (r.ok()) {
     switch (info.si_code) {
-      case CLD_EXITED: result.status = ExitStatus::exited_with(info.si_status); break;
-      case CLD_KILLED: result.status = ExitStatus::killed_by(info.si_status); break;
-      case CLD_DUMPED: result.status = ExitStatus::killed_by(info.si_status, true); break;
-      default: break;
+      case CLD_EXITED:
+        result.status = ExitStatus::exited_with(info.si_status);
+        break;
+      case CLD_KILLED:
+        result.status = ExitStatus::killed_by(info.si_status);
+        break;
+      case CLD_DUMPED:
+        result.status = ExitStatus::killed_by(info.si_status, true);
+        break;
+      default:
+        break;
     }
     result.rusage.user = from_timeval(ru.ru_utime);
     result.rusage.system = from_timeval(ru.ru_stime);
@@ -220,13 +227,15 @@ void ChildState::on_pidfd() {
     // Others may still hold the pipes: give them wait_delay, then close
     // our ends and say who held them.
     std::weak_ptr<ChildState> weak = weak_from_this();
-    auto t = wait_delay > Duration::zero()
-                 ? loop->add_timer(Clock::now() + wait_delay, [weak] {
-                     if (auto s = weak.lock()) s->on_wait_delay();
-                   })
-                 : Result<Loop::Id>{Loop::Id{0}};
-    if (t && *t) delay_timer = *t;
-    else on_wait_delay_locked();
+    auto t = wait_delay > Duration::zero() ? loop->add_timer(Clock::now() + wait_delay,
+                                                             [weak] {
+                                                               if (auto s = weak.lock()) s->on_wait_delay();
+                                                             })
+                                           : Result<Loop::Id>{Loop::Id{0}};
+    if (t && *t)
+      delay_timer = *t;
+    else
+      on_wait_delay_locked();
   }
   done = maybe_finish_locked();
 }
@@ -286,8 +295,10 @@ void ChildState::drain_locked(int i, bool bounded) {
       return;
     }
     auto n = static_cast<std::size_t>(r.value);
-    if (discard) s.capture.count_discarded(n);
-    else s.capture.commit(n);
+    if (discard)
+      s.capture.count_discarded(n);
+    else
+      s.capture.commit(n);
     budget -= n;
   }
 }
@@ -301,7 +312,8 @@ void ChildState::on_feed() {
       return;
     }
     std::size_t chunk = std::min<std::size_t>(bytes.size() - feed.offset, 1 << 20);
-    sys::Ret r = sys::call(sys::Call::write, [&] { return ::write(feed.fd.get(), bytes.data() + feed.offset, chunk); });
+    sys::Ret r = sys::call(sys::Call::write,
+                           [&] { return ::write(feed.fd.get(), bytes.data() + feed.offset, chunk); });
     if (!r.ok()) {
       if (r.err == EAGAIN) return;
       // EPIPE: the child (and everyone else) closed stdin. Not fatal.
@@ -463,8 +475,9 @@ void ChildState::next_stop_stage_locked() {
 // backing off from 5 ms to 100 ms.
 void ChildState::schedule_poll_locked() {
   if (poll_timer || !sequence_running) return;
-  poll_interval = poll_interval == Duration::zero() ? std::chrono::milliseconds(5)
-                                                    : std::min<Duration>(poll_interval * 2, std::chrono::milliseconds(100));
+  poll_interval = poll_interval == Duration::zero()
+                      ? std::chrono::milliseconds(5)
+                      : std::min<Duration>(poll_interval * 2, std::chrono::milliseconds(100));
   std::weak_ptr<ChildState> weak = weak_from_this();
   auto t = loop->add_timer(Clock::now() + poll_interval, [weak] {
     if (auto s = weak.lock()) s->on_poll();
@@ -492,21 +505,30 @@ using detail::ChildState;
 
 std::string ExitStatus::to_string() const {
   switch (state_) {
-    case State::unknown: return "unknown";
-    case State::exited: return "exited " + std::to_string(value_);
-    case State::killed: return "killed by " + signal_name(value_);
-    case State::dumped: return "killed by " + signal_name(value_) + " (core dumped)";
+    case State::unknown:
+      return "unknown";
+    case State::exited:
+      return "exited " + std::to_string(value_);
+    case State::killed:
+      return "killed by " + signal_name(value_);
+    case State::dumped:
+      return "killed by " + signal_name(value_) + " (core dumped)";
   }
   return "unknown";
 }
 
 std::string_view to_string(StopReason r) noexcept {
   switch (r) {
-    case StopReason::none: return "none";
-    case StopReason::canceled: return "canceled";
-    case StopReason::deadline: return "deadline";
-    case StopReason::dropped: return "dropped";
-    case StopReason::requested: return "requested";
+    case StopReason::none:
+      return "none";
+    case StopReason::canceled:
+      return "canceled";
+    case StopReason::deadline:
+      return "deadline";
+    case StopReason::dropped:
+      return "dropped";
+    case StopReason::requested:
+      return "requested";
   }
   return "?";
 }
@@ -521,9 +543,11 @@ Result<void> Completed::check() const {
     message += ")";
   }
   std::error_code code = stop_reason == StopReason::deadline ? make_error_code(errc::deadline_exceeded)
-                         : stop_reason == StopReason::canceled ? make_error_code(errc::canceled)
-                                                               : std::make_error_code(std::errc::no_child_process);
-  if (stop_reason == StopReason::none || stop_reason == StopReason::dropped || stop_reason == StopReason::requested) {
+                         : stop_reason == StopReason::canceled
+                             ? make_error_code(errc::canceled)
+                             : std::make_error_code(std::errc::no_child_process);
+  if (stop_reason == StopReason::none || stop_reason == StopReason::dropped ||
+      stop_reason == StopReason::requested) {
     code = std::make_error_code(std::errc::io_error);
   }
   return Error{code, std::move(message)};
@@ -558,8 +582,7 @@ class SigpipeGuard {
   ~SigpipeGuard() {
     if (raised_ && !was_pending_) {
       timespec zero{};
-      while (sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {
-      }
+      while (sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {}
     }
     pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   }
@@ -687,7 +710,8 @@ Result<void> Process::signal(int sig) const {
 Result<void> Process::kill() const {
   Registration done;
   std::lock_guard lock{state_->mu};
-  if (!state_->tree_alive_locked()) return Error{make_error_code(errc::process_exited), "kill: process already exited"};
+  if (!state_->tree_alive_locked())
+    return Error{make_error_code(errc::process_exited), "kill: process already exited"};
   if (!state_->stopping) {
     state_->stopping = true;
     state_->result.stop_reason = StopReason::requested;

@@ -162,7 +162,8 @@ int child_main(void* arg) {
   // Sources that sit where a target will land are moved out of the way
   // first, so no dup2 overwrites a source still needed.
   int max_target = 2;
-  for (int i = 0; i < plan->nfds; ++i) max_target = plan->target[i] > max_target ? plan->target[i] : max_target;
+  for (int i = 0; i < plan->nfds; ++i)
+    max_target = plan->target[i] > max_target ? plan->target[i] : max_target;
   for (int i = 0; i < plan->nfds; ++i) {
     int s = plan->source[i];
     if (s >= 0 && s <= max_target && s != plan->target[i]) {
@@ -203,21 +204,30 @@ int child_main(void* arg) {
 
 const char* step_name(ChildStep s) noexcept {
   switch (s) {
-    case ChildStep::none: return "none";
-    case ChildStep::signals: return "reset signals";
-    case ChildStep::session: return "setsid";
-    case ChildStep::process_group: return "setpgid";
-    case ChildStep::cgroup: return "join cgroup";
-    case ChildStep::chdir: return "chdir";
-    case ChildStep::fds: return "set up stdio";
-    case ChildStep::close_fds: return "close fds";
-    case ChildStep::exec: return "exec";
+    case ChildStep::none:
+      return "none";
+    case ChildStep::signals:
+      return "reset signals";
+    case ChildStep::session:
+      return "setsid";
+    case ChildStep::process_group:
+      return "setpgid";
+    case ChildStep::cgroup:
+      return "join cgroup";
+    case ChildStep::chdir:
+      return "chdir";
+    case ChildStep::fds:
+      return "set up stdio";
+    case ChildStep::close_fds:
+      return "close fds";
+    case ChildStep::exec:
+      return "exec";
   }
   return "?";
 }
 
-long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidfd,
-                 bool use_clone3, int cgroup_fd) noexcept {
+long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidfd, bool use_clone3,
+                 int cgroup_fd) noexcept {
 #ifdef PROCCTX_HAVE_CLONE3_RUN
   if (use_clone3) {
     clone_args args{};

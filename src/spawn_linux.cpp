@@ -1,7 +1,7 @@
 // The parent side of spawn: everything is prepared here, then one clone.
+#include "spawn_linux.hpp"
 #include "cgroup_linux.hpp"
 #include "child_linux.hpp"
-#include "spawn_linux.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -106,8 +106,8 @@ struct ChildStack {
   static constexpr std::size_t kGuard = 4096;
   void* base = nullptr;
   ChildStack() {
-    void* p = ::mmap(nullptr, kSize + kGuard, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    void* p = ::mmap(nullptr, kSize + kGuard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                     -1, 0);
     if (p == MAP_FAILED) return;
     ::mprotect(p, kGuard, PROT_NONE);  // the stack grows down into this
     base = p;
@@ -172,14 +172,22 @@ Result<void> plan_stdio(const Command& cmd, ChildPlan& plan, FdPlan& fds) {
         if (mode == FileMode::automatic) mode = i == 0 ? FileMode::read : FileMode::truncate;
         int flags = O_CLOEXEC;
         switch (mode) {
-          case FileMode::read: flags |= O_RDONLY; break;
-          case FileMode::truncate: flags |= O_WRONLY | O_CREAT | O_TRUNC; break;
-          case FileMode::append: flags |= O_WRONLY | O_CREAT | O_APPEND; break;
-          case FileMode::automatic: break;
+          case FileMode::read:
+            flags |= O_RDONLY;
+            break;
+          case FileMode::truncate:
+            flags |= O_WRONLY | O_CREAT | O_TRUNC;
+            break;
+          case FileMode::append:
+            flags |= O_WRONLY | O_CREAT | O_APPEND;
+            break;
+          case FileMode::automatic:
+            break;
         }
         const char* path = s.path().c_str();
         sys::Ret r = sys::call(sys::Call::open, [&] { return ::open(path, flags, 0666); });
-        if (!r.ok()) return sys::error(r, std::string{"open "} + stream_name(i) + " file " + s.path().string());
+        if (!r.ok())
+          return sys::error(r, std::string{"open "} + stream_name(i) + " file " + s.path().string());
         auto lifted = sys::lift_above_stdio(sys::UniqueFd{static_cast<int>(r.value)});
         if (!lifted) return std::move(lifted).error();
         source = lifted->get();
@@ -209,7 +217,8 @@ Result<void> plan_stdio(const Command& cmd, ChildPlan& plan, FdPlan& fds) {
 void kill_and_reap(int pidfd) noexcept {
   ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
   siginfo_t info;
-  (void)sys::call(sys::Call::waitid, [&] { return ::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, nullptr); });
+  (void)sys::call(sys::Call::waitid,
+                  [&] { return ::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, nullptr); });
 }
 
 }  // namespace
@@ -287,7 +296,8 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
   long pid = -ENOSYS;
   if (sys::have_clone3()) {
     int injected = sys::injected(sys::Call::clone3);
-    pid = injected ? -injected : clone_child(&plan, stack.bottom(), ChildStack::kSize, &pidfd, true, cgroup_fd);
+    pid =
+        injected ? -injected : clone_child(&plan, stack.bottom(), ChildStack::kSize, &pidfd, true, cgroup_fd);
     // Seccomp filters in containers often answer ENOSYS for clone3.
     if (pid == -ENOSYS) sys::note_no_clone3();
     // A kernel without CLONE_INTO_CGROUP (before 5.7) rejects the flag.
@@ -346,8 +356,10 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
     Result<void> ok;
     // The loop's callbacks hold the child alive until they are unwatched.
     auto w = l.watch(child->pidfd.get(), EPOLLIN, [child](std::uint32_t) { child->on_pidfd(); });
-    if (w) child->pid_watch = *w;
-    else ok = std::move(w).error();
+    if (w)
+      child->pid_watch = *w;
+    else
+      ok = std::move(w).error();
     for (int i = 1; i < 3 && ok; ++i) {
       const Stdio& s = cmd.stdio(i);
       if (s.kind() != Stdio::Kind::capture) continue;
@@ -355,15 +367,19 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
       stream.capture = Capture{s.limit()};
       stream.fd = std::move(fds.parent_end[i]);
       auto sw = l.watch(stream.fd.get(), EPOLLIN, [child, i](std::uint32_t) { child->on_stream(i - 1); });
-      if (sw) stream.watch = *sw;
-      else ok = std::move(sw).error();
+      if (sw)
+        stream.watch = *sw;
+      else
+        ok = std::move(sw).error();
     }
     if (ok && cmd.stdio(0).kind() == Stdio::Kind::data) {
       child->feed.fd = std::move(fds.parent_end[0]);
       child->feed.bytes = std::make_shared<const std::string>(cmd.stdio(0).bytes());
       auto fw = l.watch(child->feed.fd.get(), EPOLLOUT, [child](std::uint32_t) { child->on_feed(); });
-      if (fw) child->feed.watch = *fw;
-      else ok = std::move(fw).error();
+      if (fw)
+        child->feed.watch = *fw;
+      else
+        ok = std::move(fw).error();
     }
     if (!ok) {
       // Could not hand the child to the loop: it must not outlive this call.
@@ -375,9 +391,12 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
       return fail(std::move(ok).error().wrap("watch child"));
     }
   }
-  if (cmd.stdio(0).kind() == Stdio::Kind::pipe) SpawnAccess::set(process.in(), fds.parent_end[0].release(), ctx);
-  if (cmd.stdio(1).kind() == Stdio::Kind::pipe) SpawnAccess::set(process.out(), fds.parent_end[1].release(), ctx);
-  if (cmd.stdio(2).kind() == Stdio::Kind::pipe) SpawnAccess::set(process.err(), fds.parent_end[2].release(), ctx);
+  if (cmd.stdio(0).kind() == Stdio::Kind::pipe)
+    SpawnAccess::set(process.in(), fds.parent_end[0].release(), ctx);
+  if (cmd.stdio(1).kind() == Stdio::Kind::pipe)
+    SpawnAccess::set(process.out(), fds.parent_end[1].release(), ctx);
+  if (cmd.stdio(2).kind() == Stdio::Kind::pipe)
+    SpawnAccess::set(process.err(), fds.parent_end[2].release(), ctx);
 
   // Registered last and outside the child's lock: on a context that ended
   // meanwhile the callback runs right here.

@@ -15,18 +15,16 @@
 namespace procctx::detail {
 
 // The steps of the child, in order. Names appear in spawn errors.
-enum class ChildStep : int {
-  none = 0, signals, session, process_group, cgroup, chdir, fds, close_fds, exec
-};
+enum class ChildStep : int { none = 0, signals, session, process_group, cgroup, chdir, fds, close_fds, exec };
 const char* step_name(ChildStep s) noexcept;
 
 struct ChildPlan {
   static constexpr int kMaxFds = 64;
 
-  const char* path = nullptr;   // resolved program
+  const char* path = nullptr;  // resolved program
   char* const* argv = nullptr;
   char* const* envp = nullptr;
-  const char* cwd = nullptr;    // nullptr: stay
+  const char* cwd = nullptr;  // nullptr: stay
 
   // Child fd `target[i]` becomes a copy of parent fd `source[i]`
   // (-1: closed). Targets are unique.
@@ -51,7 +49,7 @@ struct ChildPlan {
 // suspended until the child execs or exits). Returns the child's pid and
 // sets *pidfd, or returns -errno. `use_clone3` picks clone3 (else clone).
 // `cgroup_fd` >= 0 asks for CLONE_INTO_CGROUP (clone3 only).
-long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidfd,
-                 bool use_clone3, int cgroup_fd) noexcept;
+long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidfd, bool use_clone3,
+                 int cgroup_fd) noexcept;
 
 }  // namespace procctx::detail

@@ -1,7 +1,7 @@
 #include "sys_linux.hpp"
 
-#include <atomic>
 #include <array>
+#include <atomic>
 #include <mutex>
 
 #include <fcntl.h>
@@ -12,9 +12,25 @@ namespace procctx::detail::sys {
 
 std::string_view name(Call c) noexcept {
   static constexpr std::array<std::string_view, static_cast<size_t>(Call::count_)> names = {
-      "pipe2", "clone3", "clone", "close_range", "epoll_create", "epoll_ctl", "epoll_wait",
-      "timerfd_create", "timerfd_settime", "eventfd", "pidfd_send_signal", "waitid", "read",
-      "write", "open", "mkdir", "fcntl", "poll", "kill"};
+      "pipe2",
+      "clone3",
+      "clone",
+      "close_range",
+      "epoll_create",
+      "epoll_ctl",
+      "epoll_wait",
+      "timerfd_create",
+      "timerfd_settime",
+      "eventfd",
+      "pidfd_send_signal",
+      "waitid",
+      "read",
+      "write",
+      "open",
+      "mkdir",
+      "fcntl",
+      "poll",
+      "kill"};
   return names[static_cast<size_t>(c)];
 }
 
@@ -60,11 +76,9 @@ Result<void> set_nonblocking(int fd) {
   return {};
 }
 
-namespace {
 // 0 = not probed yet, 1 = available, 2 = missing.
 std::atomic<int> clone3_state{0};
 std::atomic<int> close_range_state{0};
-}  // namespace
 
 bool have_clone3() noexcept { return clone3_state.load(std::memory_order_relaxed) != 2; }
 void note_no_clone3() noexcept { clone3_state.store(2, std::memory_order_relaxed); }
@@ -87,9 +101,9 @@ namespace procctx::detail::fault {
 namespace {
 
 struct Plan {
-  long calls = 0;     // calls seen since clear()
-  long fail_from = 0; // first call number to fail (1-based), 0 = none
-  long fail_to = 0;   // last call number to fail, inclusive; -1 = no end
+  long calls = 0;      // calls seen since clear()
+  long fail_from = 0;  // first call number to fail (1-based), 0 = none
+  long fail_to = 0;    // last call number to fail, inclusive; -1 = no end
   int err = 0;
 };
 
@@ -113,6 +127,8 @@ void arm(sys::Call c, int err, int nth, int times) {
 void clear() {
   std::lock_guard lock{mu};
   plans = {};
+  // A fault may have made a probe conclude a feature is missing.
+  sys::clone3_state.store(0);
   armed.store(false);
   counting.store(true);
 }

@@ -10,6 +10,7 @@
 
 #include <procctx/result.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <string>
@@ -20,9 +21,26 @@ namespace procctx::detail::sys {
 
 // The syscalls that can be made to fail in tests, one name per call site kind.
 enum class Call : std::uint8_t {
-  pipe2, clone3, clone, close_range, epoll_create, epoll_ctl, epoll_wait,
-  timerfd_create, timerfd_settime, eventfd, pidfd_send_signal, waitid, read,
-  write, open, mkdir, fcntl, poll, kill, count_
+  pipe2,
+  clone3,
+  clone,
+  close_range,
+  epoll_create,
+  epoll_ctl,
+  epoll_wait,
+  timerfd_create,
+  timerfd_settime,
+  eventfd,
+  pidfd_send_signal,
+  waitid,
+  read,
+  write,
+  open,
+  mkdir,
+  fcntl,
+  poll,
+  kill,
+  count_
 };
 
 std::string_view name(Call c) noexcept;
@@ -98,6 +116,7 @@ Result<UniqueFd> lift_above_stdio(UniqueFd fd);
 Result<void> set_nonblocking(int fd);
 
 // Kernel features, probed once and cached.
+extern std::atomic<int> clone3_state;  // 0 unknown, 1 present, 2 missing
 bool have_clone3() noexcept;
 void note_no_clone3() noexcept;
 bool have_close_range() noexcept;

@@ -57,8 +57,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void Finalize() override {
     ConsoleReporter::Finalize();
     if (ours_ > 0 && std_ > 0) {
-      std::printf("\ncontext ratio: procctx %.1f ns / std::stop_source %.1f ns = %.2fx (target <= 1.50x) %s\n",
-                  ours_, std_, ours_ / std_, ours_ / std_ <= 1.5 ? "MET" : "MISSED");
+      std::printf(
+          "\ncontext ratio: procctx %.1f ns / std::stop_source %.1f ns = %.2fx (target <= 1.50x) %s\n", ours_,
+          std_, ours_ / std_, ours_ / std_ <= 1.5 ? "MET" : "MISSED");
     }
   }
 

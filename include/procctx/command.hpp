@@ -163,43 +163,98 @@ class PROCCTX_EXPORT Command {
   // argv[1..]; argv[0] is `program` as given (see arg0()).
   explicit Command(std::string program, std::vector<std::string> args = {});
 
-  Command& arg(std::string a) & { args_.push_back(std::move(a)); return *this; }
-  Command& args(std::vector<std::string> a) & { args_ = std::move(a); return *this; }
+  Command& arg(std::string a) & {
+    args_.push_back(std::move(a));
+    return *this;
+  }
+  Command& args(std::vector<std::string> a) & {
+    args_ = std::move(a);
+    return *this;
+  }
   // argv[0] as the child sees it (default: program as given).
-  Command& arg0(std::string a) & { arg0_ = std::move(a); return *this; }
-  Command& cwd(std::filesystem::path dir) & { cwd_ = std::move(dir); return *this; }
+  Command& arg0(std::string a) & {
+    arg0_ = std::move(a);
+    return *this;
+  }
+  Command& cwd(std::filesystem::path dir) & {
+    cwd_ = std::move(dir);
+    return *this;
+  }
 
   // The environment starts as the parent's at spawn time; env_clear() starts
   // it empty. env/env_remove apply in call order on top.
-  Command& env_clear() & { env_clear_ = true; env_edits_.clear(); return *this; }
+  Command& env_clear() & {
+    env_clear_ = true;
+    env_edits_.clear();
+    return *this;
+  }
   Command& env(std::string key, std::string value) &;
   Command& env_remove(std::string key) &;
 
-  Command& in(Stdio s) & { stdio_[0] = std::move(s); return *this; }
-  Command& out(Stdio s) & { stdio_[1] = std::move(s); return *this; }
-  Command& err(Stdio s) & { stdio_[2] = std::move(s); return *this; }
+  Command& in(Stdio s) & {
+    stdio_[0] = std::move(s);
+    return *this;
+  }
+  Command& out(Stdio s) & {
+    stdio_[1] = std::move(s);
+    return *this;
+  }
+  Command& err(Stdio s) & {
+    stdio_[2] = std::move(s);
+    return *this;
+  }
 
   // How to stop the tree when the context ends or stop() is called.
-  Command& stop(StopSequence s) & { stop_ = std::move(s); return *this; }
+  Command& stop(StopSequence s) & {
+    stop_ = std::move(s);
+    return *this;
+  }
   // How long pipes held open by other processes (grandchildren) may delay
   // the outcome once the child itself has exited (default 2 s).
-  Command& wait_delay(Duration d) & { wait_delay_ = d; return *this; }
-  Command& tree(Tree t) & { tree_ = t; return *this; }
-  Command& path_lookup(PathLookup p) & { path_lookup_ = p; return *this; }
-  Command& leftovers(Leftovers l) & { leftovers_ = l; return *this; }
+  Command& wait_delay(Duration d) & {
+    wait_delay_ = d;
+    return *this;
+  }
+  Command& tree(Tree t) & {
+    tree_ = t;
+    return *this;
+  }
+  Command& path_lookup(PathLookup p) & {
+    path_lookup_ = p;
+    return *this;
+  }
+  Command& leftovers(Leftovers l) & {
+    leftovers_ = l;
+    return *this;
+  }
   // Tree::cgroup: the cgroup2 directory to create leaves under (default: the
   // one this process is in, if writable).
-  Command& cgroup_parent(std::filesystem::path p) & { cgroup_parent_ = std::move(p); return *this; }
+  Command& cgroup_parent(std::filesystem::path p) & {
+    cgroup_parent_ = std::move(p);
+    return *this;
+  }
   // Limits imply Tree::cgroup; spawn fails (naming the limit) where the
   // controller is not available, rather than run the child unlimited.
-  Command& memory_max(std::uint64_t bytes) & { limits_.memory_max = bytes; tree_ = Tree::cgroup; return *this; }
-  Command& pids_max(std::uint64_t n) & { limits_.pids_max = n; tree_ = Tree::cgroup; return *this; }
-  Command& cpu_max(std::string quota_period) & { limits_.cpu_max = std::move(quota_period); tree_ = Tree::cgroup; return *this; }
+  Command& memory_max(std::uint64_t bytes) & {
+    limits_.memory_max = bytes;
+    tree_ = Tree::cgroup;
+    return *this;
+  }
+  Command& pids_max(std::uint64_t n) & {
+    limits_.pids_max = n;
+    tree_ = Tree::cgroup;
+    return *this;
+  }
+  Command& cpu_max(std::string quota_period) & {
+    limits_.cpu_max = std::move(quota_period);
+    tree_ = Tree::cgroup;
+    return *this;
+  }
 
   // The same setters on temporaries, so a Command can be built in one
   // expression: Command{"ls"}.cwd("/").out(Stdio::capture()).run(ctx).
 #define PROCCTX_RVALUE_SETTER(name, type) \
-  Command&& name(type v) && { return std::move(this->name(std::move(v))); }
+  Command&& name(type v)&& { return std::move(this->name(std::move(v))); }
   PROCCTX_RVALUE_SETTER(arg, std::string)
   PROCCTX_RVALUE_SETTER(args, std::vector<std::string>)
   PROCCTX_RVALUE_SETTER(arg0, std::string)

@@ -38,7 +38,7 @@ namespace procctx {
 namespace detail {
 struct ChildState;
 struct SpawnAccess;
-}
+}  // namespace detail
 
 // How a process ended: an exit code, or a signal (with or without a core).
 class PROCCTX_EXPORT ExitStatus {
@@ -72,18 +72,18 @@ class PROCCTX_EXPORT ExitStatus {
 
 // Why procctx stopped the child, if it did.
 enum class StopReason {
-  none,      // it ended by itself
-  canceled,  // its context was cancelled
-  deadline,  // its context's deadline passed
-  dropped,   // its Process was destroyed while it ran
-  requested, // Process::stop() or kill() was called
+  none,       // it ended by itself
+  canceled,   // its context was cancelled
+  deadline,   // its context's deadline passed
+  dropped,    // its Process was destroyed while it ran
+  requested,  // Process::stop() or kill() was called
 };
 PROCCTX_EXPORT std::string_view to_string(StopReason r) noexcept;
 
 // Captured bytes of one stream.
 struct Output {
-  std::string data;            // what was kept: all of it, or head + tail
-  std::uint64_t dropped = 0;   // bytes dropped between head and tail
+  std::string data;                     // what was kept: all of it, or head + tail
+  std::uint64_t dropped = 0;            // bytes dropped between head and tail
   std::size_t cut = std::string::npos;  // where in `data` the drop happened
   std::uint64_t total() const noexcept { return data.size() + dropped; }
   bool truncated() const noexcept { return dropped > 0; }
@@ -93,7 +93,7 @@ struct Output {
 // A signal procctx sent while stopping the child.
 struct SignalSent {
   int signal = 0;
-  Duration at{};   // since the child started
+  Duration at{};  // since the child started
   Tree target = Tree::process_group;
 };
 
@@ -117,19 +117,19 @@ struct PROCCTX_EXPORT Completed {
   std::vector<std::string> argv;
   ExitStatus status;
   StopReason stop_reason = StopReason::none;
-  std::string cause;                 // the context's cause when it stopped the child
-  int stop_stage = -1;               // index of the last stop step reached (-1: none)
-  std::vector<SignalSent> signals;   // what the stop sequence sent, in order
-  Output out;                        // with Stdio::capture()
+  std::string cause;                // the context's cause when it stopped the child
+  int stop_stage = -1;              // index of the last stop step reached (-1: none)
+  std::vector<SignalSent> signals;  // what the stop sequence sent, in order
+  Output out;                       // with Stdio::capture()
   Output err;
   std::vector<ProcessRef> pipe_holders;  // held the output pipes when wait_delay ran out
   std::vector<ProcessRef> leftovers;     // still in the tree when the child exited by itself
-  bool stdin_closed_early = false;   // Stdio::data: the child stopped reading
+  bool stdin_closed_early = false;       // Stdio::data: the child stopped reading
   std::uint64_t stdin_written = 0;
-  Tree tree = Tree::process_group;   // the tree mode actually used
-  std::string tree_note;             // why it differs from the one asked for, if it does
-  std::string cgroup;                // the cgroup leaf used (removed afterwards)
-  bool oom_killed = false;           // the cgroup's OOM killer struck (memory_max)
+  Tree tree = Tree::process_group;  // the tree mode actually used
+  std::string tree_note;            // why it differs from the one asked for, if it does
+  std::string cgroup;               // the cgroup leaf used (removed afterwards)
+  bool oom_killed = false;          // the cgroup's OOM killer struck (memory_max)
   Duration wall{};
   Rusage rusage;
 

@@ -21,24 +21,21 @@ namespace procctx {
 
 // The conditions procctx reports besides errno values.
 enum class errc {
-  canceled = 1,           // the context was cancelled
-  deadline_exceeded,      // the context's deadline passed
-  invalid_argument,       // bad input to a procctx call (the message names it)
-  process_exited,         // the process was already reaped (signal, write)
+  canceled = 1,       // the context was cancelled
+  deadline_exceeded,  // the context's deadline passed
+  invalid_argument,   // bad input to a procctx call (the message names it)
+  process_exited,     // the process was already reaped (signal, write)
 };
 
 PROCCTX_EXPORT const std::error_category& category() noexcept;
 
-inline std::error_code make_error_code(errc e) noexcept {
-  return {static_cast<int>(e), category()};
-}
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
 
 // A failure: what went wrong (code) and where (message, one sentence).
 class PROCCTX_EXPORT Error {
  public:
   Error() = default;
-  Error(std::error_code code, std::string message)
-      : code_(code), message_(std::move(message)) {}
+  Error(std::error_code code, std::string message) : code_(code), message_(std::move(message)) {}
 
   const std::error_code& code() const noexcept { return code_; }
   // The whole sentence, e.g. "spawn 'ls': chdir /nope: No such file or directory".
@@ -66,16 +63,25 @@ class PROCCTX_EXPORT Exception : public std::system_error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
 
   // The value; throws Exception when this holds an error.
-  T& value() & { check(); return std::get<0>(v_); }
-  const T& value() const& { check(); return std::get<0>(v_); }
-  T&& value() && { check(); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    check();
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    check();
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    check();
+    return std::get<0>(std::move(v_));
+  }
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }

@@ -2,9 +2,12 @@
 // fallbacks, no leak, and the next spawn works.
 #include "support/process_fixture.hpp"
 
+#include "cgroup_linux.hpp"
 #include "sys_linux.hpp"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 using procctx::Stdio;
 using procctx::detail::fault::arm;
@@ -87,6 +90,42 @@ TEST_F(Fault, TimerfdFailureStillEndsTheDeadlineContext) {
   // Whether or not the timer was armed, waiting checks the clock.
   EXPECT_TRUE(ctx.wait_for(std::chrono::seconds(5)));
   EXPECT_EQ(ctx.err(), procctx::errc::deadline_exceeded);
+}
+
+std::string cgroup_unavailable() {
+  auto parent = procctx::detail::cgroup::default_parent();
+  return parent ? std::string{} : parent.error().message();
+}
+
+TEST_F(Fault, CgroupRefusedFallsBackToAProcessGroupAndSaysWhy) {
+  if (auto why = cgroup_unavailable(); !why.empty()) GTEST_SKIP() << "no writable cgroup v2: " << why;
+  arm(Call::mkdir, EACCES);
+  auto c = helper_cmd({"pgid"}).tree(procctx::Tree::cgroup).out(Stdio::capture()).run();
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->tree, procctx::Tree::process_group);
+  EXPECT_NE(c->tree_note.find("Permission denied"), std::string::npos) << c->tree_note;
+  EXPECT_NE(c->tree_note.find("used a process group"), std::string::npos) << c->tree_note;
+  EXPECT_NE(c->out.data.find("pgid=" + std::to_string(c->pid)), std::string::npos);
+}
+
+TEST_F(Fault, CgroupNameTakenTakesTheNextName) {
+  if (auto why = cgroup_unavailable(); !why.empty()) GTEST_SKIP() << "no writable cgroup v2: " << why;
+  arm(Call::mkdir, EEXIST);
+  auto c = helper_cmd({"exit", "0"}).tree(procctx::Tree::cgroup).run();
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->tree, procctx::Tree::cgroup);
+}
+
+TEST_F(Fault, WithoutClone3TheChildJoinsItsCgroupItself) {
+  if (auto why = cgroup_unavailable(); !why.empty()) GTEST_SKIP() << "no writable cgroup v2: " << why;
+  arm(Call::clone3, ENOSYS, 1, -1);
+  auto c =
+      procctx::Command{"cat", {"/proc/self/cgroup"}}.tree(procctx::Tree::cgroup).out(Stdio::capture()).run();
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->tree, procctx::Tree::cgroup);
+  std::string leaf = std::filesystem::path{c->cgroup}.filename().string();
+  EXPECT_NE(c->out.data.find("0::"), std::string::npos);
+  EXPECT_NE(c->out.data.find(leaf), std::string::npos) << c->out.data << " vs " << leaf;
 }
 
 }  // namespace

@@ -87,9 +87,7 @@ int write_all(int fd, std::string_view data) {
   std::exit(code);
 }
 
-[[noreturn]] void usage_error(std::string_view message) {
-  fail(kExitUsage, message);
-}
+[[noreturn]] void usage_error(std::string_view message) { fail(kExitUsage, message); }
 
 // Reports the current errno for the failed operation `what` and exits 1.
 [[noreturn]] void system_error(std::string_view what) {
@@ -159,10 +157,9 @@ double parse_seconds(std::string_view command, const char* text) {
   char* end = nullptr;
   errno = 0;
   double value = std::strtod(text, &end);
-  bool starts_ok =
-      std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '.';
-  if (!starts_ok || end == text || *end != '\0' || errno != 0 ||
-      !std::isfinite(value) || value > kMaxSeconds) {
+  bool starts_ok = std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '.';
+  if (!starts_ok || end == text || *end != '\0' || errno != 0 || !std::isfinite(value) ||
+      value > kMaxSeconds) {
     usage_error(std::string(command) + ": invalid SECONDS '" + text + "'");
   }
   return value;
@@ -174,17 +171,23 @@ std::uint64_t parse_size(std::string_view command, std::string_view arg) {
   unsigned shift = 0;
   if (!text.empty()) {
     switch (std::toupper(static_cast<unsigned char>(text.back()))) {
-      case 'K': shift = 10; break;
-      case 'M': shift = 20; break;
-      case 'G': shift = 30; break;
-      default: break;
+      case 'K':
+        shift = 10;
+        break;
+      case 'M':
+        shift = 20;
+        break;
+      case 'G':
+        shift = 30;
+        break;
+      default:
+        break;
     }
     if (shift != 0) text.remove_suffix(1);
   }
   std::optional<std::uint64_t> value = parse_uint(text);
   if (!value || *value > (UINT64_MAX >> shift)) {
-    usage_error(std::string(command) + ": invalid size '" + std::string(arg) +
-                "'");
+    usage_error(std::string(command) + ": invalid size '" + std::string(arg) + "'");
   }
   return *value << shift;
 }
@@ -195,17 +198,13 @@ struct SignalName {
 };
 
 constexpr SignalName kSignalNames[] = {
-    {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},
-    {"ILL", SIGILL},     {"TRAP", SIGTRAP},     {"ABRT", SIGABRT},
-    {"IOT", SIGIOT},     {"BUS", SIGBUS},       {"FPE", SIGFPE},
-    {"KILL", SIGKILL},   {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
-    {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},
-    {"TERM", SIGTERM},   {"CHLD", SIGCHLD},     {"CONT", SIGCONT},
-    {"STOP", SIGSTOP},   {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN},
-    {"TTOU", SIGTTOU},   {"URG", SIGURG},       {"XCPU", SIGXCPU},
-    {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
-    {"WINCH", SIGWINCH}, {"IO", SIGIO},         {"POLL", SIGPOLL},
-    {"PWR", SIGPWR},     {"SYS", SIGSYS},
+    {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},   {"TRAP", SIGTRAP},
+    {"ABRT", SIGABRT},     {"IOT", SIGIOT},   {"BUS", SIGBUS},     {"FPE", SIGFPE},   {"KILL", SIGKILL},
+    {"USR1", SIGUSR1},     {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},   {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},
+    {"TERM", SIGTERM},     {"CHLD", SIGCHLD}, {"CONT", SIGCONT},   {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
+    {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+    {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},     {"POLL", SIGPOLL},
+    {"PWR", SIGPWR},       {"SYS", SIGSYS},
 };
 
 // Accepts "SEGV", "SIGSEGV" (any case) or a number in 1..NSIG-1.
@@ -225,8 +224,7 @@ int parse_signal(std::string_view command, std::string_view text) {
       if (entry.name == name) return entry.number;
     }
   }
-  usage_error(std::string(command) + ": unknown signal '" + std::string(text) +
-              "'");
+  usage_error(std::string(command) + ": unknown signal '" + std::string(text) + "'");
 }
 
 // ---------------------------------------------------------------------------
@@ -243,9 +241,7 @@ void sleep_for(double seconds) {
     deadline.tv_sec += 1;
     deadline.tv_nsec -= 1'000'000'000L;
   }
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline,
-                         nullptr) == EINTR) {
-  }
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) == EINTR) {}
 }
 
 void set_disposition(int sig, sighandler_t handler) {
@@ -256,10 +252,8 @@ void set_disposition(int sig, sighandler_t handler) {
 }
 
 // Optional SECONDS argument at args[index], 60 s by default.
-double optional_seconds(std::string_view command, Args args,
-                        std::size_t index) {
-  return args.size() > index ? parse_seconds(command, args[index])
-                             : kDefaultSleepSeconds;
+double optional_seconds(std::string_view command, Args args, std::size_t index) {
+  return args.size() > index ? parse_seconds(command, args[index]) : kDefaultSleepSeconds;
 }
 
 // ---------------------------------------------------------------------------
@@ -301,16 +295,13 @@ int raise_default(std::string_view command, const char* name, bool want_core) {
   sigprocmask(SIG_UNBLOCK, &set, nullptr);
   raise(sig);
   // Only reached for signals whose default action is not to terminate.
-  fail(kExitSystemError, std::string(command) + ": signal " +
-                             std::to_string(sig) +
-                             " did not terminate the process");
+  fail(kExitSystemError,
+       std::string(command) + ": signal " + std::to_string(sig) + " did not terminate the process");
 }
 
 int cmd_signal(Args args) { return raise_default("signal", args[0], false); }
 
-int cmd_signal_core(Args args) {
-  return raise_default("signal-core", args[0], true);
-}
+int cmd_signal_core(Args args) { return raise_default("signal-core", args[0], true); }
 
 int cmd_echo_stdin(Args /*args*/) {
   char buffer[kChunkSize];
@@ -332,8 +323,7 @@ int cmd_count_stdin(Args /*args*/) {
 
 // Writes `total` bytes of "abc...\n" lines (64 bytes each) to each selected
 // stream, alternating 64 KiB chunks between stdout and stderr.
-int flood(std::string_view command, const char* size, bool to_stdout,
-          bool to_stderr) {
+int flood(std::string_view command, const char* size, bool to_stdout, bool to_stderr) {
   std::uint64_t total = parse_size(command, size);
   static char chunk[kChunkSize];
   for (std::size_t i = 0; i < kChunkSize; ++i) {
@@ -344,14 +334,12 @@ int flood(std::string_view command, const char* size, bool to_stdout,
   std::uint64_t stderr_left = to_stderr ? total : 0;
   while (stdout_left > 0 || stderr_left > 0) {
     if (stdout_left > 0) {
-      std::size_t n = static_cast<std::size_t>(
-          std::min<std::uint64_t>(stdout_left, kChunkSize));
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(stdout_left, kChunkSize));
       emit(STDOUT_FILENO, std::string_view(chunk, n));
       stdout_left -= n;
     }
     if (stderr_left > 0) {
-      std::size_t n = static_cast<std::size_t>(
-          std::min<std::uint64_t>(stderr_left, kChunkSize));
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(stderr_left, kChunkSize));
       emit(STDERR_FILENO, std::string_view(chunk, n));
       stderr_left -= n;
     }
@@ -359,17 +347,11 @@ int flood(std::string_view command, const char* size, bool to_stdout,
   return 0;
 }
 
-int cmd_flood_stdout(Args args) {
-  return flood("flood-stdout", args[0], true, false);
-}
+int cmd_flood_stdout(Args args) { return flood("flood-stdout", args[0], true, false); }
 
-int cmd_flood_stderr(Args args) {
-  return flood("flood-stderr", args[0], false, true);
-}
+int cmd_flood_stderr(Args args) { return flood("flood-stderr", args[0], false, true); }
 
-int cmd_flood_both(Args args) {
-  return flood("flood-both", args[0], true, true);
-}
+int cmd_flood_both(Args args) { return flood("flood-both", args[0], true, true); }
 
 int cmd_print(Args args) {
   out(args[0]);
@@ -408,8 +390,7 @@ int cmd_ignore_all(Args args) {
 
 int cmd_env(Args /*args*/) {
   std::string text;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr;
-       ++entry) {
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     text += *entry;
     text += '\n';
   }
@@ -436,10 +417,8 @@ int cmd_ids(Args /*args*/) {
   groups.resize(static_cast<std::size_t>(count));
   std::sort(groups.begin(), groups.end());
 
-  std::string text = "uid=" + std::to_string(getuid()) + "," +
-                     std::to_string(geteuid()) +
-                     " gid=" + std::to_string(getgid()) + "," +
-                     std::to_string(getegid()) + " groups=";
+  std::string text = "uid=" + std::to_string(getuid()) + "," + std::to_string(geteuid()) +
+                     " gid=" + std::to_string(getgid()) + "," + std::to_string(getegid()) + " groups=";
   for (std::size_t i = 0; i < groups.size(); ++i) {
     if (i > 0) text += ',';
     text += std::to_string(groups[i]);
@@ -476,30 +455,25 @@ std::string status_field(std::string_view status, std::string_view key) {
     std::size_t end = status.find('\n', pos);
     if (end == std::string_view::npos) end = status.size();
     std::string_view line = status.substr(pos, end - pos);
-    if (line.starts_with(key) && line.size() > key.size() &&
-        line[key.size()] == ':') {
+    if (line.starts_with(key) && line.size() > key.size() && line[key.size()] == ':') {
       std::string_view value = line.substr(key.size() + 1);
       std::size_t first = value.find_first_not_of(" \t");
-      return first == std::string_view::npos ? std::string()
-                                             : std::string(value.substr(first));
+      return first == std::string_view::npos ? std::string() : std::string(value.substr(first));
     }
     pos = end + 1;
   }
-  fail(kExitSystemError, std::string("no ") + std::string(key) +
-                             " line in /proc/self/status");
+  fail(kExitSystemError, std::string("no ") + std::string(key) + " line in /proc/self/status");
 }
 
 int cmd_sigstate(Args /*args*/) {
   std::string status = read_file("/proc/self/status");
-  out("blocked=" + status_field(status, "SigBlk") +
-      " ignored=" + status_field(status, "SigIgn") + "\n");
+  out("blocked=" + status_field(status, "SigBlk") + " ignored=" + status_field(status, "SigIgn") + "\n");
   return 0;
 }
 
 int cmd_pgid(Args /*args*/) {
-  out("pid=" + std::to_string(getpid()) + " pgid=" +
-      std::to_string(getpgid(0)) + " sid=" + std::to_string(getsid(0)) +
-      "\n");
+  out("pid=" + std::to_string(getpid()) + " pgid=" + std::to_string(getpgid(0)) +
+      " sid=" + std::to_string(getsid(0)) + "\n");
   return 0;
 }
 
@@ -559,8 +533,7 @@ int cmd_setsid_escape(Args args) {
   }
   close(handshake[1]);
   char byte;
-  while (read_some(handshake[0], &byte, 1) != 0) {
-  }
+  while (read_some(handshake[0], &byte, 1) != 0) {}
   close(handshake[0]);
   sleep_for(seconds);
   return 0;
@@ -584,8 +557,7 @@ int cmd_fork(Args args) {
   }
   out("forked " + std::to_string(*count) + "\n");
   for (pid_t pid : children) {
-    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
   }
   return 0;
 }
@@ -631,8 +603,7 @@ int cmd_pdeath(Args /*args*/) {
   pid_t parent = getppid();
   out("ppid=" + std::to_string(parent) + "\n");
   constexpr double kPollSeconds = 0.05;
-  constexpr int kMaxPolls = static_cast<int>(kDefaultSleepSeconds /
-                                             kPollSeconds);
+  constexpr int kMaxPolls = static_cast<int>(kDefaultSleepSeconds / kPollSeconds);
   for (int i = 0; i < kMaxPolls; ++i) {
     sleep_for(kPollSeconds);
     if (getppid() != parent) return 0;
@@ -691,9 +662,8 @@ int main(int argc, char** argv) {
   std::string_view name = argv[1];
   Args args(argv + 2, static_cast<std::size_t>(argc - 2));
 
-  const Command* command = std::find_if(
-      std::begin(kCommands), std::end(kCommands),
-      [name](const Command& candidate) { return candidate.name == name; });
+  const Command* command = std::find_if(std::begin(kCommands), std::end(kCommands),
+                                        [name](const Command& candidate) { return candidate.name == name; });
   if (command == std::end(kCommands)) {
     usage_error("unknown subcommand '" + std::string(name) + "'");
   }

@@ -95,7 +95,8 @@ TEST_F(ClassicMistakes, M04_ExitCodeDeathBySignalAndCoreDumpAreToldApart) {
   EXPECT_EQ(code.status.code(), 137);
   EXPECT_TRUE(killed.status.signaled());
   EXPECT_EQ(killed.status.signal(), SIGKILL);
-  EXPECT_EQ(code.status.shell_code(), killed.status.shell_code()) << "the shell cannot tell these apart; we can";
+  EXPECT_EQ(code.status.shell_code(), killed.status.shell_code())
+      << "the shell cannot tell these apart; we can";
   EXPECT_NE(code.status, killed.status);
   EXPECT_FALSE(killed.status.core_dumped());
   EXPECT_EQ(procctx::ExitStatus::killed_by(SIGSEGV, true).core_dumped(), true);
@@ -135,7 +136,8 @@ TEST_F(ClassicMistakes, M07_AGrandchildHoldingStdoutCannotStretchRunBeyondTimeou
   // the pipe for 60 s. Bound: timeout 300 ms + grace 0 + wait_delay 500 ms.
   auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 300ms);
   auto t0 = Clock::now();
-  auto c = procctx::Command{"sh", {"-c", "sleep 60 & sleep 60"}}.out(Stdio::capture()).wait_delay(500ms).run(ctx);
+  auto c =
+      procctx::Command{"sh", {"-c", "sleep 60 & sleep 60"}}.out(Stdio::capture()).wait_delay(500ms).run(ctx);
   auto took = Clock::now() - t0;
   ASSERT_TRUE(c);
   EXPECT_LT(took, 300ms + 500ms + 2s) << "generous bound; a hang would be 60 s";
@@ -145,7 +147,8 @@ TEST_F(ClassicMistakes, M07_AGrandchildHoldingStdoutCannotStretchRunBeyondTimeou
 
 TEST_F(ClassicMistakes, M08_AChildIgnoringSigtermDiesBySigkillAfterTheGrace) {
   auto [ctx, cancel] = procctx::with_cancel(procctx::background());
-  auto p = helper_cmd({"ignore-term", "30"}).out(Stdio::pipe()).stop({{SIGTERM, 300ms}, {SIGKILL}}).spawn(ctx);
+  auto p =
+      helper_cmd({"ignore-term", "30"}).out(Stdio::pipe()).stop({{SIGTERM, 300ms}, {SIGKILL}}).spawn(ctx);
   ASSERT_TRUE(p);
   char buf[16];
   ASSERT_TRUE(p->out().read(buf));  // "ready": SIGTERM is ignored from here on
@@ -195,7 +198,8 @@ TEST_F(ClassicMistakes, M09b_ASetsidEscapeeIsReportedAsALeftoverInGroupMode) {
 
   // With Leftovers::kill the same escapee is stopped too.
   auto [ctx2, cancel2] = procctx::with_cancel(procctx::background());
-  auto q = helper_cmd({"setsid-escape", "30"}).leftovers(procctx::Leftovers::kill).out(Stdio::pipe()).spawn(ctx2);
+  auto q =
+      helper_cmd({"setsid-escape", "30"}).leftovers(procctx::Leftovers::kill).out(Stdio::pipe()).spawn(ctx2);
   ASSERT_TRUE(q);
   pid_t escaped2 = read_escaped(*q);
   ASSERT_GT(escaped2, 0);

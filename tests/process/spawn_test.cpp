@@ -57,14 +57,16 @@ TEST_F(Spawn, MissingProgramIsAnErrorNamingIt) {
   auto r = Command{"procctx-no-such-program"}.run();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), std::errc::no_such_file_or_directory);
-  EXPECT_EQ(r.error().message(), "spawn 'procctx-no-such-program': not found on PATH: No such file or directory");
+  EXPECT_EQ(r.error().message(),
+            "spawn 'procctx-no-such-program': not found on PATH: No such file or directory");
 }
 
 TEST_F(Spawn, MissingAbsolutePathFailsAtExec) {
   auto r = Command{"/nonexistent/prog"}.run();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), std::errc::no_such_file_or_directory);
-  EXPECT_EQ(r.error().message(), "spawn '/nonexistent/prog': exec /nonexistent/prog: No such file or directory");
+  EXPECT_EQ(r.error().message(),
+            "spawn '/nonexistent/prog': exec /nonexistent/prog: No such file or directory");
 }
 
 TEST_F(Spawn, NonExecutableFileIsPermissionDenied) {
@@ -81,7 +83,8 @@ TEST_F(Spawn, MissingInterpreterIsNamed) {
   auto r = Command{p.string()}.run();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), std::errc::no_such_file_or_directory);
-  EXPECT_NE(r.error().message().find("its interpreter was not found"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("its interpreter was not found"), std::string::npos)
+      << r.error().message();
 }
 
 TEST_F(Spawn, MissingCwdNamesTheStepAndDirectory) {
@@ -100,11 +103,15 @@ TEST_F(Spawn, RelativePathEntryIsRefusedUnlessAllowed) {
   fs::current_path(dir_);
   ::setenv("PATH", (".:" + old_path).c_str(), 1);
   auto refused = Command{"procctx-dot-prog"}.run();
-  auto allowed = Command{"procctx-dot-prog"}.out(Stdio::capture()).path_lookup(procctx::PathLookup::allow_relative).run();
+  auto allowed = Command{"procctx-dot-prog"}
+                     .out(Stdio::capture())
+                     .path_lookup(procctx::PathLookup::allow_relative)
+                     .run();
   ::setenv("PATH", old_path.c_str(), 1);
   fs::current_path(old_cwd);
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message().find("relative PATH entry '.'"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("relative PATH entry '.'"), std::string::npos)
+      << refused.error().message();
   ASSERT_TRUE(allowed) << allowed.error().message();
   EXPECT_EQ(allowed->out.data, "dot\n");
 }
@@ -131,13 +138,16 @@ TEST_F(Spawn, EnvironmentInheritedClearedAndEdited) {
   auto inherited = run_helper({"env"});
   EXPECT_NE(inherited.out.data.find("PROCCTX_TEST_INHERITED=yes\n"), std::string::npos);
 
-  auto cleared = helper_cmd({"env"}).env_clear().env("A", "1").env("B", "2").env_remove("B")
-                     .out(Stdio::capture()).run();
+  auto cleared =
+      helper_cmd({"env"}).env_clear().env("A", "1").env("B", "2").env_remove("B").out(Stdio::capture()).run();
   ASSERT_TRUE(cleared);
   EXPECT_EQ(cleared->out.data, "A=1\n");
 
-  auto edited = helper_cmd({"env"}).env_remove("PROCCTX_TEST_INHERITED").env("PROCCTX_X", "a=b")
-                    .out(Stdio::capture()).run();
+  auto edited = helper_cmd({"env"})
+                    .env_remove("PROCCTX_TEST_INHERITED")
+                    .env("PROCCTX_X", "a=b")
+                    .out(Stdio::capture())
+                    .run();
   ::unsetenv("PROCCTX_TEST_INHERITED");
   ASSERT_TRUE(edited);
   EXPECT_EQ(edited->out.data.find("PROCCTX_TEST_INHERITED"), std::string::npos);
@@ -170,11 +180,12 @@ TEST_F(Spawn, ChildStartsWithDefaultSignalsAndAnEmptyMask) {
 
 TEST_F(Spawn, ChildLeadsItsOwnProcessGroupByDefault) {
   auto c = run_helper({"pgid"});
-  EXPECT_EQ(c.out.data, "pid=" + std::to_string(c.pid) + " pgid=" + std::to_string(c.pid) + " sid=" +
-                            std::to_string(::getsid(0)) + "\n");
+  EXPECT_EQ(c.out.data, "pid=" + std::to_string(c.pid) + " pgid=" + std::to_string(c.pid) +
+                            " sid=" + std::to_string(::getsid(0)) + "\n");
   auto none = helper_cmd({"pgid"}).tree(procctx::Tree::none).out(Stdio::capture()).run();
   ASSERT_TRUE(none);
-  EXPECT_NE(none->out.data.find(" pgid=" + std::to_string(::getpgrp()) + " "), std::string::npos) << none->out.data;
+  EXPECT_NE(none->out.data.find(" pgid=" + std::to_string(::getpgrp()) + " "), std::string::npos)
+      << none->out.data;
 }
 
 TEST_F(Spawn, ThousandSequentialSpawnsLeaveNothingBehind) {

@@ -190,7 +190,7 @@ TEST_F(StdioTest, WriteToDeadChildIsEpipeNotSigpipe) {
   sigset_t pending;
   sigpending(&pending);
   EXPECT_FALSE(sigismember(&pending, SIGPIPE)) << "a SIGPIPE was left pending";
-  struct sigaction now{};
+  struct sigaction now {};
   ::sigaction(SIGPIPE, nullptr, &now);
   EXPECT_EQ(now.sa_handler, SIG_DFL);
 }
@@ -198,8 +198,11 @@ TEST_F(StdioTest, WriteToDeadChildIsEpipeNotSigpipe) {
 TEST_F(StdioTest, WriteNeverBlocksPastTheContext) {
   auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 200ms);
   // The child never reads stdin and ignores SIGTERM, so the pipe fills up.
-  auto p = helper_cmd({"ignore-term", "30"}).in(Stdio::pipe()).out(Stdio::null())
-               .stop({{SIGTERM, 30s}, {SIGKILL}}).spawn(ctx);
+  auto p = helper_cmd({"ignore-term", "30"})
+               .in(Stdio::pipe())
+               .out(Stdio::null())
+               .stop({{SIGTERM, 30s}, {SIGKILL}})
+               .spawn(ctx);
   ASSERT_TRUE(p);
   auto w = p->in().write(std::string(8 << 20, 'x'));
   ASSERT_FALSE(w);

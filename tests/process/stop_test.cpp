@@ -20,7 +20,6 @@ namespace {
 
 class Stop : public procctx::test::ProcessTest {};
 
-
 TEST_F(Stop, CancelStopsTheChildWithTheDefaultSequence) {
   auto [ctx, cancel] = procctx::with_cancel(procctx::background());
   auto p = helper_cmd({"sleep", "30"}).spawn(ctx);

@@ -64,7 +64,10 @@ TEST_F(TreeTest, LeftoversKillStopsThemBeforeTheOutcomeIsFinal) {
 
 TEST_F(TreeTest, TreeNoneSignalsOnlyTheDirectChild) {
   auto [ctx, cancel] = procctx::with_cancel(procctx::background());
-  auto p = procctx::Command{"sh", {"-c", "sleep 30 & echo $!; wait"}}.tree(Tree::none).out(Stdio::pipe()).spawn(ctx);
+  auto p = procctx::Command{"sh", {"-c", "sleep 30 & echo $!; wait"}}
+               .tree(Tree::none)
+               .out(Stdio::pipe())
+               .spawn(ctx);
   ASSERT_TRUE(p);
   std::string line;
   char c;
@@ -94,7 +97,8 @@ TEST_F(TreeTest, CgroupLeafIsMadeUsedAndRemoved) {
 TEST_F(TreeTest, CgroupStopReachesEveryForkedProcess) {
   if (auto why = cgroup_unavailable(); !why.empty()) GTEST_SKIP() << "no writable cgroup v2: " << why;
   auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 300ms);
-  auto c = helper_cmd({"fork", "50", "30"}).tree(Tree::cgroup).stop({{SIGKILL}}).out(Stdio::capture()).run(ctx);
+  auto c =
+      helper_cmd({"fork", "50", "30"}).tree(Tree::cgroup).stop({{SIGKILL}}).out(Stdio::capture()).run(ctx);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->status.signal(), SIGKILL);
   EXPECT_EQ(c->stop_reason, procctx::StopReason::deadline);
@@ -105,7 +109,8 @@ TEST_F(TreeTest, CgroupStopReachesEveryForkedProcess) {
 TEST_F(TreeTest, AnExplicitCgroupParentThatIsNotWritableIsAnError) {
   auto r = helper_cmd({"exit", "0"}).tree(Tree::cgroup).cgroup_parent("/proc").run();
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message().find("create cgroup /proc/procctx-"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("create cgroup /proc/procctx-"), std::string::npos)
+      << r.error().message();
 }
 
 TEST_F(TreeTest, ALimitThatCannotBeEnforcedIsAnErrorNamingIt) {

@@ -89,7 +89,8 @@ std::vector<pid_t> live_group_members(pid_t pgid, std::chrono::milliseconds grac
 bool process_running(pid_t pid) {
   std::string stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
   auto close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z' && stat[close + 2] != 'X';
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z' &&
+         stat[close + 2] != 'X';
 }
 
 LeakCheck::LeakCheck() {
@@ -118,7 +119,8 @@ std::vector<std::string> LeakCheck::check(std::chrono::milliseconds grace) {
       }
     }
     if (after.loop_threads != 1) {
-      leaks.push_back("expected exactly one procctx-loop thread, found " + std::to_string(after.loop_threads));
+      leaks.push_back("expected exactly one procctx-loop thread, found " +
+                      std::to_string(after.loop_threads));
     }
     if (leaks.empty() || std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -14,9 +14,9 @@ namespace procctx::test {
 // What /proc says about this process right now.
 struct Resources {
   std::set<int> fds;
-  std::set<pid_t> threads;         // excluding procctx's loop thread
-  std::set<pid_t> children;        // including zombies
-  int loop_threads = 0;            // threads named procctx-loop
+  std::set<pid_t> threads;   // excluding procctx's loop thread
+  std::set<pid_t> children;  // including zombies
+  int loop_threads = 0;      // threads named procctx-loop
   static Resources now();
 };
 

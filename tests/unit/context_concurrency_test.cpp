@@ -34,8 +34,10 @@ TEST(ContextConcurrency, CallbacksRunExactlyOnceWithEightThreads) {
           auto& counter = runs[static_cast<std::size_t>(t * kPerThread + i)];
           regs[static_cast<std::size_t>(t)].push_back(cx.on_done([&counter] { ++counter; }));
           if (t % 2 == 0 && i == kPerThread / 2) {
-            if (t == 0) cr("root");
-            else c("direct");
+            if (t == 0)
+              cr("root");
+            else
+              c("direct");
           }
         }
       });
@@ -67,8 +69,10 @@ TEST(ContextConcurrency, ResetRacingCancelNeverRunsAfterReset) {
     for (int i = 0; i < kN; ++i) {
       int n = runs[static_cast<std::size_t>(i)].load();
       ASSERT_LE(n, 1);
-      if (prevented[static_cast<std::size_t>(i)]) ASSERT_EQ(n, 0);
-      else ASSERT_EQ(n, 1);
+      if (prevented[static_cast<std::size_t>(i)])
+        ASSERT_EQ(n, 0);
+      else
+        ASSERT_EQ(n, 1);
     }
   }
 }
@@ -103,12 +107,15 @@ TEST(ContextConcurrency, DeadlinesAndCancelsFromManyThreads) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
-        auto [ctx, cancel] = procctx::with_timeout(procctx::background(), std::chrono::microseconds(100 * (i % 7)));
+        auto [ctx, cancel] =
+            procctx::with_timeout(procctx::background(), std::chrono::microseconds(100 * (i % 7)));
         auto [child, cc] = procctx::with_cancel(ctx);
         if ((t + i) % 3 == 0) cancel("manual");
         child.wait();
-        if (child.err() == procctx::errc::deadline_exceeded) ++deadline_hits;
-        else ++cancel_hits;
+        if (child.err() == procctx::errc::deadline_exceeded)
+          ++deadline_hits;
+        else
+          ++cancel_hits;
       }
     });
   }

@@ -302,8 +302,8 @@ TEST(OnDone, RegisterAndUnregisterFromInsideCallbacks) {
   std::optional<procctx::Registration> self, other;
   int nested = 0, other_runs = 0;
   self = ctx.on_done([&, c = ctx] {
-    self.reset();    // destroying our own registration from inside: no deadlock
-    other.reset();   // unregistering a callback that has not run yet
+    self.reset();                               // destroying our own registration from inside: no deadlock
+    other.reset();                              // unregistering a callback that has not run yet
     auto inner = c.on_done([&] { ++nested; });  // context is done: runs inline
   });
   other = ctx.on_done([&] { ++other_runs; });

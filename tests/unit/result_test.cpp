@@ -5,7 +5,8 @@
 namespace {
 
 procctx::Result<int> half(int x) {
-  if (x % 2) return procctx::Error{make_error_code(procctx::errc::invalid_argument), "odd: " + std::to_string(x)};
+  if (x % 2)
+    return procctx::Error{make_error_code(procctx::errc::invalid_argument), "odd: " + std::to_string(x)};
   return x / 2;
 }
 
