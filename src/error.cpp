@@ -16,6 +16,8 @@ class Category final : public std::error_category {
         return "invalid argument";
       case errc::process_exited:
         return "process already exited";
+      case errc::unsuccessful:
+        return "process did not succeed";
     }
     return "unknown procctx error " + std::to_string(value);
   }

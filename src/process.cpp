@@ -542,15 +542,10 @@ Result<void> Completed::check() const {
     if (!cause.empty()) message += ": " + cause;
     message += ")";
   }
-  std::error_code code = stop_reason == StopReason::deadline ? make_error_code(errc::deadline_exceeded)
-                         : stop_reason == StopReason::canceled
-                             ? make_error_code(errc::canceled)
-                             : std::make_error_code(std::errc::no_child_process);
-  if (stop_reason == StopReason::none || stop_reason == StopReason::dropped ||
-      stop_reason == StopReason::requested) {
-    code = std::make_error_code(std::errc::io_error);
-  }
-  return Error{code, std::move(message)};
+  errc code = stop_reason == StopReason::deadline   ? errc::deadline_exceeded
+              : stop_reason == StopReason::canceled ? errc::canceled
+                                                    : errc::unsuccessful;
+  return Error{make_error_code(code), std::move(message)};
 }
 
 namespace {

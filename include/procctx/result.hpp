@@ -25,6 +25,7 @@ enum class errc {
   deadline_exceeded,  // the context's deadline passed
   invalid_argument,   // bad input to a procctx call (the message names it)
   process_exited,     // the process was already reaped (signal, write)
+  unsuccessful,       // Completed::check(): the process did not exit 0
 };
 
 PROCCTX_EXPORT const std::error_category& category() noexcept;

@@ -1,0 +1,37 @@
+// tour: the README's API tour, compiled and run so the README stays true.
+#include <procctx/procctx.hpp>
+
+#include <csignal>
+#include <iostream>
+
+using namespace std::chrono_literals;
+
+int main() {
+  // A context with a deadline; `cancel` ends it early (and on destruction).
+  auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 30s);
+
+  // A command is a value: nothing runs until spawn() or run().
+  procctx::Command cmd{"make", {"-j8"}};
+  cmd.cwd("/src")
+      .env_clear()
+      .env("PATH", "/usr/bin:/bin")
+      .out(procctx::Stdio::capture())  // kept in memory (64 MiB head+tail by default)
+      .err(procctx::Stdio::capture())
+      .stop({{SIGTERM, 5s}, {SIGKILL}})  // what "stop" means, as data
+      .wait_delay(2s)                    // bound on pipes held by grandchildren
+      .tree(procctx::Tree::cgroup);      // or process_group (default), none
+
+  auto done = cmd.run(ctx);  // Result<Completed>
+  if (!done) {               // could not start: says exactly why
+    std::cerr << done.error().message() << "\n";
+  } else {
+    std::cout << done->status.to_string() << " stop_reason=" << procctx::to_string(done->stop_reason)
+              << " out=" << done->out.data.size() << " bytes\n";
+  }
+
+  // The same shape, for a command that exists everywhere.
+  auto ls = procctx::Command{"ls", {"/"}}.out(procctx::Stdio::capture()).run(ctx);
+  if (!ls) return 1;
+  std::cout << "ls / " << ls->status.to_string() << ", " << ls->out.data.size() << " bytes captured\n";
+  return ls->status.success() ? 0 : 1;
+}
