@@ -78,7 +78,7 @@ struct CallbackImpl final : CallbackNode {
 // callback; if the callback is running on another thread right then, the
 // destructor waits for it to return (so whatever it uses can be freed
 // afterwards). Destroying it from inside its own callback is allowed.
-class [[nodiscard]] PROCCTX_EXPORT Registration {
+class PROCCTX_EXPORT Registration {
  public:
   Registration() = default;
   Registration(Registration&& o) noexcept
@@ -125,7 +125,7 @@ class PROCCTX_EXPORT Context {
 
   // Runs fn() once when the context ends (inline, now, if it already has).
   template <class F>
-  Registration on_done(F&& fn) const {
+  [[nodiscard]] Registration on_done(F&& fn) const {
     static_assert(std::is_invocable_v<std::decay_t<F>&>, "on_done takes a callable with no arguments");
     if (!state_ || done()) {
       if (state_) std::forward<F>(fn)();
@@ -160,7 +160,7 @@ class PROCCTX_EXPORT Context {
 
 // The right to cancel one context. Move-only; cancels on destruction, so a
 // forgotten cancel cannot leak the context's timer or its parent link.
-class [[nodiscard]] PROCCTX_EXPORT Canceler {
+class PROCCTX_EXPORT Canceler {
  public:
   Canceler() noexcept = default;
   Canceler(Canceler&&) noexcept = default;
