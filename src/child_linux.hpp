@@ -104,8 +104,8 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   void on_feed();
   void on_wait_delay();
   void on_wait_delay_locked();
-  // Reads what stream i has; `bounded` caps one wake-up's work.
-  void drain_locked(int i, bool bounded);
+  // Reads what stream i has, up to 4 MiB per call.
+  void drain_locked(int i);
 
   // Starts the stop sequence (no-op once started or finished).
   void begin_stop_locked(StopReason reason, std::string cause);

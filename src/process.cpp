@@ -253,8 +253,9 @@ void ChildState::on_wait_delay() {
 void ChildState::on_wait_delay_locked() {
   for (int i = 0; i < 2; ++i) {
     if (!streams[i].fd) continue;
-    // Read what is already there, then find who else holds the pipe.
-    drain_locked(i, false);
+    // Read what is already there (bounded: a holder may still be writing),
+    // then find who else holds the pipe.
+    drain_locked(i);
     if (!streams[i].fd) continue;
     for (auto& h : pipe_holders(streams[i].fd.get())) {
       bool seen = std::any_of(result.pipe_holders.begin(), result.pipe_holders.end(),
@@ -269,15 +270,15 @@ void ChildState::on_stream(int i) {
   Registration done;
   {
     std::lock_guard lock{mu};
-    drain_locked(i, true);
+    drain_locked(i);
     done = maybe_finish_locked();
   }
 }
 
-void ChildState::drain_locked(int i, bool bounded) {
+void ChildState::drain_locked(int i) {
   Stream& s = streams[i];
   // Bounded per wake-up so one chatty child cannot starve the others.
-  std::size_t budget = bounded ? std::size_t{4} << 20 : ~std::size_t{0};
+  std::size_t budget = std::size_t{4} << 20;
   static thread_local char scratch[64 * 1024];
   while (s.fd && budget > 0) {
     std::span<char> space = s.capture.space();
