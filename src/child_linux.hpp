@@ -59,7 +59,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
 
   mutable std::mutex mu;
   mutable std::condition_variable cv;
-  sys::UniqueFd pidfd;  // closed once reaped
+  sys::UniqueFd pidfd;  // open until this state is destroyed
   bool reaped = false;
   bool finished = false;  // `result` is complete and will not change
   Completed result;
@@ -100,6 +100,10 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
 
   // Loop callbacks.
   void on_pidfd();
+  // Reaps the child if it has exited; true when this call reaped it.
+  bool reap_locked();
+  // begin_stop_locked on the loop thread, soon (from any thread, no lock held).
+  void post_stop(StopReason reason, std::string cause);
   void on_stream(int i);
   void on_feed();
   void on_wait_delay();

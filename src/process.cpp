@@ -78,36 +78,34 @@ std::vector<ProcessRef> group_members(pid_t pgid) {
 }
 
 namespace {
-// Every descendant of `root` (pid, process group, name), from /proc.
+// Every live descendant of `root` (pid, process group, name), following
+// /proc/PID/task/TID/children: the cost grows with the tree, not with the
+// number of processes on the machine.
 struct ProcInfo {
-  pid_t pid, ppid, pgrp;
+  pid_t pid, pgrp;
   std::string name;
 };
 std::vector<ProcInfo> descendants(pid_t root) {
-  std::vector<ProcInfo> all;
-  std::error_code ec;
-  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = proc.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in{proc.path() / "stat"};
-    std::string stat;
-    std::getline(in, stat);
-    auto open = stat.find('('), close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) continue;
-    if (stat[close + 2] == 'Z') continue;
-    int ppid = 0, pgrp = 0;
-    if (std::sscanf(stat.c_str() + close + 3, " %d %d", &ppid, &pgrp) != 2) continue;
-    all.push_back({static_cast<pid_t>(std::stol(name)), ppid, pgrp, stat.substr(open + 1, close - open - 1)});
-  }
   std::vector<ProcInfo> out;
   std::vector<pid_t> frontier{root};
   while (!frontier.empty()) {
     pid_t parent = frontier.back();
     frontier.pop_back();
-    for (const auto& p : all) {
-      if (p.ppid == parent) {
-        out.push_back(p);
-        frontier.push_back(p.pid);
+    std::error_code ec;
+    auto tasks = std::filesystem::path{"/proc"} / std::to_string(parent) / "task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+      std::ifstream children{task.path() / "children"};
+      for (pid_t child; children >> child;) {
+        std::ifstream in{"/proc/" + std::to_string(child) + "/stat"};
+        std::string stat;
+        std::getline(in, stat);
+        auto open = stat.find('('), close = stat.rfind(')');
+        if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) continue;
+        if (stat[close + 2] == 'Z') continue;
+        int ppid = 0, pgrp = 0;
+        if (std::sscanf(stat.c_str() + close + 3, " %d %d", &ppid, &pgrp) != 2) continue;
+        out.push_back({child, pgrp, stat.substr(open + 1, close - open - 1)});
+        frontier.push_back(child);
       }
     }
   }
@@ -183,13 +181,17 @@ Output Capture::finish() {
 void ChildState::on_pidfd() {
   Registration done;
   std::lock_guard lock{mu};
-  if (reaped) return;
+  if (reap_locked()) done = maybe_finish_locked();
+}
+
+bool ChildState::reap_locked() {
+  if (reaped) return false;
   siginfo_t info{};
   struct rusage ru {};
   sys::Ret r = sys::call(sys::Call::waitid, [&] {
     return ::syscall(SYS_waitid, P_PIDFD, pidfd.get(), &info, WEXITED | WNOHANG, &ru);
   });
-  if (r.ok() && info.si_pid == 0) return;  // not yet: spurious wake-up
+  if (r.ok() && info.si_pid == 0) return false;  // not yet: spurious wake-up
   if (r.ok()) {
     switch (info.si_code) {
       case CLD_EXITED:
@@ -211,8 +213,9 @@ void ChildState::on_pidfd() {
   // On error (ECHILD: someone else reaped our child) the status stays unknown.
   result.wall = Clock::now() - started;
   reaped = true;
+  // The pidfd itself stays open until the state goes: waiters may be
+  // blocked on it, and it keeps the pid from being reused under us.
   loop->unwatch(std::exchange(pid_watch, 0), pidfd.get());
-  pidfd.reset();
 
   if (stopping) {
     // Mid-sequence: it ends as soon as the whole tree is gone.
@@ -237,7 +240,7 @@ void ChildState::on_pidfd() {
     else
       on_wait_delay_locked();
   }
-  done = maybe_finish_locked();
+  return true;
 }
 
 void ChildState::on_wait_delay() {
@@ -413,6 +416,18 @@ Result<void> ChildState::signal_tree_locked(int sig) {
   }
   if (!r.ok() && r.err != ESRCH) return sys::error(r, "send " + signal_name(sig));
   return {};
+}
+
+void ChildState::post_stop(StopReason reason, std::string why) {
+  std::weak_ptr<ChildState> weak = weak_from_this();
+  loop->post([weak, reason, why = std::move(why)]() mutable {
+    if (auto s = weak.lock()) {
+      Registration done;
+      std::lock_guard lock{s->mu};
+      s->begin_stop_locked(reason, std::move(why));
+      done = s->maybe_finish_locked();
+    }
+  });
 }
 
 void ChildState::begin_stop_locked(StopReason reason, std::string why) {
@@ -664,19 +679,41 @@ Process::~Process() {
   in_.close();
   out_.close();
   err_.close();
-  Registration done;
   {
     std::lock_guard lock{state_->mu};
     if (state_->finished || state_->detached) return;
-    state_->begin_stop_locked(StopReason::dropped, "Process destroyed while running");
-    done = state_->maybe_finish_locked();
   }
+  // The stop runs on the loop: this destructor never waits for it.
+  state_->post_stop(StopReason::dropped, "Process destroyed while running");
 }
 
 pid_t Process::pid() const noexcept { return state_ ? state_->pid : 0; }
 
 const Completed& Process::wait() const {
   std::unique_lock lock{state_->mu};
+  if (!state_->reaped) {
+    // Wait in the kernel for the exit without reaping (WNOWAIT), then reap
+    // here: the common case needs no hop through the loop thread. Whoever
+    // takes the lock first reaps; the loop only sees it done.
+    lock.unlock();
+    siginfo_t info{};
+    int fd = state_->pidfd.get();
+    (void)detail::sys::call(detail::sys::Call::waitid, [&] {
+      return ::syscall(SYS_waitid, P_PIDFD, fd, &info, WEXITED | WNOWAIT, nullptr);
+    });
+    Registration done;
+    lock.lock();
+    if (state_->reap_locked()) {
+      done = state_->maybe_finish_locked();
+      if (state_->finished) {
+        lock.unlock();
+        return state_->result;
+      }
+    }
+    state_->cv.wait(lock, [&] { return state_->finished; });
+    lock.unlock();
+    return state_->result;
+  }
   state_->cv.wait(lock, [&] { return state_->finished; });
   return state_->result;
 }

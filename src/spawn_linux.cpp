@@ -402,10 +402,11 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
   // meanwhile the callback runs right here.
   std::weak_ptr<ChildState> weak = child;
   Registration reg = ctx.on_done([weak, ctx] {
+    // Runs on whichever thread ends the context: hand the work to the loop
+    // so that cancelling a thousand children stays a quick call.
     if (auto s = weak.lock()) {
-      std::lock_guard lock{s->mu};
       bool deadline = ctx.err() == errc::deadline_exceeded;
-      s->begin_stop_locked(deadline ? StopReason::deadline : StopReason::canceled, ctx.cause());
+      s->post_stop(deadline ? StopReason::deadline : StopReason::canceled, ctx.cause());
     }
   });
   {
