@@ -26,12 +26,12 @@ int main() {
     std::cerr << done.error().message() << "\n";
   } else {
     std::cout << done->status.to_string() << " stop_reason=" << procctx::to_string(done->stop_reason)
-              << " out=" << done->out.data.size() << " bytes\n";
+              << " out=" << done->out.text().size() << " bytes\n";
   }
 
   // The same shape, for a command that exists everywhere.
   auto ls = procctx::Command{"ls", {"/"}}.out(procctx::Stdio::capture()).run(ctx);
   if (!ls) return 1;
-  std::cout << "ls / " << ls->status.to_string() << ", " << ls->out.data.size() << " bytes captured\n";
+  std::cout << "ls / " << ls->status.to_string() << ", " << ls->out.text().size() << " bytes captured\n";
   return ls->status.success() ? 0 : 1;
 }

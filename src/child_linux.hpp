@@ -23,10 +23,20 @@
 namespace procctx::detail {
 
 // Bytes of one captured stream: all of them up to `limit`, then the first
-// limit/2 and a ring of the last limit - limit/2.
+// limit/2 and a ring of the last limit - limit/2. Reads land in the buffer
+// directly. Small buffers live on the heap; past 256 KiB the buffer is an
+// anonymous mapping grown with mremap (no copy) and backed by huge pages
+// where the kernel allows, so a 64 MiB capture is not 16,000 page faults.
+// finish() hands the buffer itself to the Output: no copy there either.
 class Capture {
  public:
   explicit Capture(std::size_t limit = 0) : limit_(limit), half_(limit / 2) {}
+  Capture(Capture&& o) noexcept { *this = std::move(o); }
+  Capture& operator=(Capture&& o) noexcept;
+  Capture(const Capture&) = delete;
+  Capture& operator=(const Capture&) = delete;
+  ~Capture() { release(); }
+
   // Where the next read may write, and how much; then commit(n).
   std::span<char> space();
   void commit(std::size_t n) noexcept;
@@ -38,10 +48,14 @@ class Capture {
   Output finish();
 
  private:
-  std::size_t limit_, half_;
-  std::unique_ptr<char[]> buf_;
-  std::size_t cap_ = 0, len_ = 0;  // linear phase
-  bool ring_ = false;              // past the limit
+  void grow();
+  void release() noexcept;
+  std::size_t limit_ = 0, half_ = 0;
+  char* buf_ = nullptr;
+  std::size_t cap_ = 0;
+  bool mapped_ = false;
+  std::size_t len_ = 0;   // linear phase
+  bool ring_ = false;     // past the limit
   std::size_t ring_pos_ = 0;
   std::uint64_t dropped_ = 0;
 };
@@ -69,6 +83,8 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
     sys::UniqueFd fd;
     Loop::Id watch = 0;
     Capture capture;
+    std::uint64_t read = 0;  // bytes so far
+    bool widened = false;    // pipe buffer raised for a heavy writer
   };
   Stream streams[2];  // stdout, stderr captures
   struct Feed {
@@ -144,6 +160,10 @@ struct SpawnAccess {
   static const std::shared_ptr<ChildState>& state(const Process& p) { return p.state_; }
 };
 
-Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation where);
+// How the child's exit is noticed: by the loop (spawn), or by a caller that
+// waits right away in its own thread (run), which saves a loop wake-up.
+enum class ExitWatch { loop, caller };
+Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation where,
+                      ExitWatch exit_watch = ExitWatch::loop);
 
 }  // namespace procctx::detail

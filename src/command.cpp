@@ -176,7 +176,9 @@ Result<Process> Command::spawn(const Context& ctx, SourceLocation where) const {
 }
 
 Result<Completed> Command::run(const Context& ctx, SourceLocation where) const {
-  auto p = detail::spawn(*this, ctx, where);
+  // The caller waits at once, so its thread notices the exit (Process::wait
+  // blocks on the pidfd); the loop still pumps pipes and runs stops.
+  auto p = detail::spawn(*this, ctx, where, detail::ExitWatch::caller);
   if (!p) return std::move(p).error();
   (void)p->wait();
   // Finished: nothing else touches the outcome now, so hand it over whole.

@@ -8,7 +8,9 @@
 
 #include <csignal>
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -128,6 +130,63 @@ bool ChildState::escapee_alive(const Escapee& e) const {
   return ::poll(&p, 1, 0) == 0;
 }
 
+namespace {
+constexpr std::size_t kHeapCaptureMax = 256 * 1024;
+constexpr std::size_t kPage = 4096;
+std::size_t page_round(std::size_t n) { return (n + kPage - 1) / kPage * kPage; }
+}  // namespace
+
+Capture& Capture::operator=(Capture&& o) noexcept {
+  if (this != &o) {
+    release();
+    limit_ = o.limit_;
+    half_ = o.half_;
+    buf_ = std::exchange(o.buf_, nullptr);
+    cap_ = std::exchange(o.cap_, 0);
+    mapped_ = o.mapped_;
+    len_ = o.len_;
+    ring_ = o.ring_;
+    ring_pos_ = o.ring_pos_;
+    dropped_ = o.dropped_;
+  }
+  return *this;
+}
+
+void Capture::release() noexcept {
+  if (!buf_) return;
+  if (mapped_) ::munmap(buf_, cap_);
+  else delete[] buf_;
+  buf_ = nullptr;
+  cap_ = 0;
+}
+
+void Capture::grow() {
+  std::size_t want = std::min(limit_, std::max<std::size_t>(cap_ * 2, 16 * 1024));
+  if (want <= kHeapCaptureMax) {
+    char* grown = new char[want];
+    if (len_) std::memcpy(grown, buf_, len_);
+    delete[] buf_;
+    buf_ = grown;
+    cap_ = want;
+    return;
+  }
+  want = page_round(want);
+  void* p;
+  if (!mapped_) {
+    p = ::mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    if (len_) std::memcpy(p, buf_, len_);
+    delete[] buf_;
+    mapped_ = true;
+  } else {
+    p = ::mremap(buf_, cap_, want, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+  }
+  ::madvise(p, want, MADV_HUGEPAGE);  // a hint: ignored where THP is off
+  buf_ = static_cast<char*>(p);
+  cap_ = want;
+}
+
 std::span<char> Capture::space() {
   if (!ring_) {
     if (len_ == limit_) {
@@ -135,18 +194,14 @@ std::span<char> Capture::space() {
       // Full: from now on the bytes after the head form a ring of the tail.
       ring_ = true;
       ring_pos_ = 0;
-    } else if (len_ == cap_) {
-      std::size_t cap = std::min(limit_, std::max<std::size_t>(cap_ * 2, 16 * 1024));
-      auto grown = std::make_unique_for_overwrite<char[]>(cap);
-      if (len_) std::memcpy(grown.get(), buf_.get(), len_);
-      buf_ = std::move(grown);
-      cap_ = cap;
+    } else {
+      if (len_ == cap_) grow();
+      return {buf_ + len_, std::min(cap_, limit_) - len_};
     }
-    if (!ring_) return {buf_.get() + len_, cap_ - len_};
   }
   std::size_t ring_size = limit_ - half_;
   if (ring_size == 0) return {};
-  return {buf_.get() + half_ + ring_pos_, ring_size - ring_pos_};
+  return {buf_ + half_ + ring_pos_, ring_size - ring_pos_};
 }
 
 void Capture::commit(std::size_t n) noexcept {
@@ -159,22 +214,23 @@ void Capture::commit(std::size_t n) noexcept {
 }
 
 Output Capture::finish() {
-  Output out;
-  if (!ring_) {
-    out.data.assign(buf_.get(), len_);
-  } else {
-    // Ring bytes overwrote as many older ones as were read after filling up.
+  std::size_t size = len_, cut = std::string::npos;
+  if (ring_) {
+    // Put the tail in order in place: the oldest ring byte is at ring_pos_.
     std::size_t ring_size = limit_ - half_;
-    out.data.reserve(limit_);
-    out.data.append(buf_.get(), half_);
-    const char* ring = buf_.get() + half_;
-    out.data.append(ring + ring_pos_, ring_size - ring_pos_);
-    out.data.append(ring, ring_pos_);
-    out.cut = half_;
-    out.dropped = dropped_;
+    if (buf_ && ring_size) std::rotate(buf_ + half_, buf_ + half_ + ring_pos_, buf_ + half_ + ring_size);
+    size = limit_ == 0 ? 0 : half_ + ring_size;
+    cut = half_;
   }
-  buf_.reset();
-  cap_ = len_ = 0;
+  std::shared_ptr<const char[]> storage;
+  if (buf_) {
+    char* p = std::exchange(buf_, nullptr);
+    std::size_t cap = std::exchange(cap_, 0);
+    if (mapped_) storage = std::shared_ptr<const char[]>(p, [cap](const char* q) { ::munmap(const_cast<char*>(q), cap); });
+    else storage = std::shared_ptr<const char[]>(p, [](const char* q) { delete[] q; });
+  }
+  Output out{std::move(storage), size, ring_ ? dropped_ : 0, cut};
+  len_ = 0;
   return out;
 }
 
@@ -278,6 +334,11 @@ void ChildState::on_stream(int i) {
   }
 }
 
+namespace {
+constexpr std::uint64_t kWidenAfter = std::uint64_t{4} << 20;
+constexpr int kWidePipe = 1 << 20;
+}  // namespace
+
 void ChildState::drain_locked(int i) {
   Stream& s = streams[i];
   // Bounded per wake-up so one chatty child cannot starve the others.
@@ -304,6 +365,14 @@ void ChildState::drain_locked(int i) {
     else
       s.capture.commit(n);
     budget -= n;
+    s.read += n;
+    if (!s.widened && s.read >= kWidenAfter) {
+      // A heavy writer: a 1 MiB pipe means 16x fewer wake-ups. Only such
+      // pipes get it, since unprivileged users share a budget of pipe pages
+      // (fs.pipe-user-pages-soft). Refusal just keeps the default.
+      s.widened = true;
+      (void)sys::call(sys::Call::fcntl, [&] { return ::fcntl(s.fd.get(), F_SETPIPE_SZ, kWidePipe); });
+    }
   }
 }
 

@@ -223,7 +223,7 @@ void kill_and_reap(int pidfd) noexcept {
 
 }  // namespace
 
-Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation where) {
+Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation where, ExitWatch exit_watch) {
   const std::string& program = cmd.program();
   auto fail = [&](Error e) { return std::move(e).wrap("spawn " + quoted(program)); };
 
@@ -355,11 +355,13 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
     Loop& l = **loop;
     Result<void> ok;
     // The loop's callbacks hold the child alive until they are unwatched.
-    auto w = l.watch(child->pidfd.get(), EPOLLIN, [child](std::uint32_t) { child->on_pidfd(); });
-    if (w)
-      child->pid_watch = *w;
-    else
-      ok = std::move(w).error();
+    if (exit_watch == ExitWatch::loop) {
+      auto w = l.watch(child->pidfd.get(), EPOLLIN, [child](std::uint32_t) { child->on_pidfd(); });
+      if (w)
+        child->pid_watch = *w;
+      else
+        ok = std::move(w).error();
+    }
     for (int i = 1; i < 3 && ok; ++i) {
       const Stdio& s = cmd.stdio(i);
       if (s.kind() != Stdio::Kind::capture) continue;

@@ -80,14 +80,29 @@ enum class StopReason {
 };
 PROCCTX_EXPORT std::string_view to_string(StopReason r) noexcept;
 
-// Captured bytes of one stream.
-struct Output {
-  std::string data;                     // what was kept: all of it, or head + tail
-  std::uint64_t dropped = 0;            // bytes dropped between head and tail
-  std::size_t cut = std::string::npos;  // where in `data` the drop happened
-  std::uint64_t total() const noexcept { return data.size() + dropped; }
-  bool truncated() const noexcept { return dropped > 0; }
-  operator std::string_view() const noexcept { return data; }  // NOLINT: a view of the bytes
+// Captured bytes of one stream: all of them, or, past the capture limit,
+// the first and the last limit/2 bytes with a count of those between.
+// Copies share the (immutable) bytes.
+class Output {
+ public:
+  Output() = default;
+  Output(std::shared_ptr<const char[]> storage, std::size_t size, std::uint64_t dropped, std::size_t cut)
+      : storage_(std::move(storage)), size_(size), dropped_(dropped), cut_(cut) {}
+
+  // The kept bytes (head + tail when truncated).
+  std::string_view text() const noexcept { return {storage_ ? storage_.get() : "", size_}; }
+  std::string str() const { return std::string{text()}; }
+  operator std::string_view() const noexcept { return text(); }  // NOLINT: a view of the bytes
+  std::uint64_t dropped() const noexcept { return dropped_; }     // bytes dropped between head and tail
+  std::size_t cut() const noexcept { return cut_; }               // where in text() they were dropped
+  std::uint64_t total() const noexcept { return size_ + dropped_; }
+  bool truncated() const noexcept { return dropped_ > 0; }
+
+ private:
+  std::shared_ptr<const char[]> storage_;
+  std::size_t size_ = 0;
+  std::uint64_t dropped_ = 0;
+  std::size_t cut_ = std::string::npos;
 };
 
 // A signal procctx sent while stopping the child.

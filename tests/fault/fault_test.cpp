@@ -22,7 +22,7 @@ class Fault : public procctx::test::ProcessTest {
   void TearDown() override {
     procctx::detail::fault::clear();
     auto after = run_helper({"print", "still works"});
-    EXPECT_EQ(after.out.data, "still works");
+    EXPECT_EQ(after.out.text(), "still works");
     ProcessTest::TearDown();
   }
 };
@@ -31,7 +31,7 @@ TEST_F(Fault, Clone3EnosysFallsBackToClone) {
   arm(Call::clone3, ENOSYS, 1, -1);
   auto before = calls(Call::clone);
   auto c = run_helper({"print", "via clone"});
-  EXPECT_EQ(c.out.data, "via clone");
+  EXPECT_EQ(c.out.text(), "via clone");
   EXPECT_EQ(calls(Call::clone), before + 1);
 }
 
@@ -46,7 +46,7 @@ TEST_F(Fault, CloneEagainIsAnError) {
 TEST_F(Fault, CloseRangeMissingFallsBackToListingFds) {
   arm(Call::close_range, ENOSYS);
   auto c = run_helper({"fds"});
-  EXPECT_EQ(c.out.data, "0 1 2\n");
+  EXPECT_EQ(c.out.text(), "0 1 2\n");
 }
 
 TEST_F(Fault, Pipe2EmfileIsAnErrorNamingTheStream) {
@@ -60,9 +60,13 @@ TEST_F(Fault, Pipe2EmfileIsAnErrorNamingTheStream) {
 
 TEST_F(Fault, EpollCtlFailureKillsAndReapsTheChild) {
   arm(Call::epoll_ctl, ENOMEM);
-  auto r = helper_cmd({"sleep", "30"}).run();
+  auto p = helper_cmd({"sleep", "30"}).spawn();  // spawn: the loop watches the pidfd
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().code(), std::errc::not_enough_memory);
+  EXPECT_NE(p.error().message().find("watch child"), std::string::npos) << p.error().message();
+  arm(Call::epoll_ctl, ENOMEM);
+  auto r = helper_cmd({"sleep", "30"}).out(Stdio::capture()).run();  // run: the loop pumps stdout
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code(), std::errc::not_enough_memory);
   EXPECT_NE(r.error().message().find("watch child"), std::string::npos) << r.error().message();
 }
 
@@ -105,7 +109,7 @@ TEST_F(Fault, CgroupRefusedFallsBackToAProcessGroupAndSaysWhy) {
   EXPECT_EQ(c->tree, procctx::Tree::process_group);
   EXPECT_NE(c->tree_note.find("Permission denied"), std::string::npos) << c->tree_note;
   EXPECT_NE(c->tree_note.find("used a process group"), std::string::npos) << c->tree_note;
-  EXPECT_NE(c->out.data.find("pgid=" + std::to_string(c->pid)), std::string::npos);
+  EXPECT_NE(c->out.text().find("pgid=" + std::to_string(c->pid)), std::string::npos);
 }
 
 TEST_F(Fault, CgroupNameTakenTakesTheNextName) {
@@ -124,8 +128,8 @@ TEST_F(Fault, WithoutClone3TheChildJoinsItsCgroupItself) {
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_EQ(c->tree, procctx::Tree::cgroup);
   std::string leaf = std::filesystem::path{c->cgroup}.filename().string();
-  EXPECT_NE(c->out.data.find("0::"), std::string::npos);
-  EXPECT_NE(c->out.data.find(leaf), std::string::npos) << c->out.data << " vs " << leaf;
+  EXPECT_NE(c->out.text().find("0::"), std::string::npos);
+  EXPECT_NE(c->out.text().find(leaf), std::string::npos) << c->out.text() << " vs " << leaf;
 }
 
 }  // namespace

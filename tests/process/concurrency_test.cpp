@@ -34,7 +34,7 @@ TEST_F(Concurrency, SpawningFromManyThreadsAtOnce) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 40; ++i) {
         auto c = helper_cmd({"print", std::to_string(t * 1000 + i)}).out(Stdio::capture()).run();
-        if (c && c->out.data == std::to_string(t * 1000 + i)) ++ok;
+        if (c && c->out.text() == std::to_string(t * 1000 + i)) ++ok;
       }
     });
   }

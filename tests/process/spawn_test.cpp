@@ -40,7 +40,7 @@ class Spawn : public procctx::test::ProcessTest {
 
 TEST_F(Spawn, RunsAndReportsExitZero) {
   auto c = run_helper({"print", "hello"});
-  EXPECT_EQ(c.out.data, "hello");
+  EXPECT_EQ(c.out.text(), "hello");
   EXPECT_TRUE(c.status.success());
   EXPECT_EQ(c.status.to_string(), "exited 0");
   EXPECT_GT(c.pid, 0);
@@ -113,7 +113,7 @@ TEST_F(Spawn, RelativePathEntryIsRefusedUnlessAllowed) {
   EXPECT_NE(refused.error().message().find("relative PATH entry '.'"), std::string::npos)
       << refused.error().message();
   ASSERT_TRUE(allowed) << allowed.error().message();
-  EXPECT_EQ(allowed->out.data, "dot\n");
+  EXPECT_EQ(allowed->out.text(), "dot\n");
 }
 
 TEST_F(Spawn, DoneContextStartsNothing) {
@@ -130,18 +130,18 @@ TEST_F(Spawn, ChildSeesOnlyStdioWhileParentHoldsManyInheritableFds) {
   for (int i = 0; i < 100; ++i) extra.push_back(::open("/dev/null", O_RDONLY));  // no O_CLOEXEC
   auto c = run_helper({"fds"});
   for (int fd : extra) ::close(fd);
-  EXPECT_EQ(c.out.data, "0 1 2\n");
+  EXPECT_EQ(c.out.text(), "0 1 2\n");
 }
 
 TEST_F(Spawn, EnvironmentInheritedClearedAndEdited) {
   ::setenv("PROCCTX_TEST_INHERITED", "yes", 1);
   auto inherited = run_helper({"env"});
-  EXPECT_NE(inherited.out.data.find("PROCCTX_TEST_INHERITED=yes\n"), std::string::npos);
+  EXPECT_NE(inherited.out.text().find("PROCCTX_TEST_INHERITED=yes\n"), std::string::npos);
 
   auto cleared =
       helper_cmd({"env"}).env_clear().env("A", "1").env("B", "2").env_remove("B").out(Stdio::capture()).run();
   ASSERT_TRUE(cleared);
-  EXPECT_EQ(cleared->out.data, "A=1\n");
+  EXPECT_EQ(cleared->out.text(), "A=1\n");
 
   auto edited = helper_cmd({"env"})
                     .env_remove("PROCCTX_TEST_INHERITED")
@@ -150,20 +150,20 @@ TEST_F(Spawn, EnvironmentInheritedClearedAndEdited) {
                     .run();
   ::unsetenv("PROCCTX_TEST_INHERITED");
   ASSERT_TRUE(edited);
-  EXPECT_EQ(edited->out.data.find("PROCCTX_TEST_INHERITED"), std::string::npos);
-  EXPECT_NE(edited->out.data.find("PROCCTX_X=a=b\n"), std::string::npos);
+  EXPECT_EQ(edited->out.text().find("PROCCTX_TEST_INHERITED"), std::string::npos);
+  EXPECT_NE(edited->out.text().find("PROCCTX_X=a=b\n"), std::string::npos);
 }
 
 TEST_F(Spawn, WorkingDirectory) {
   auto c = helper_cmd({"cwd"}).cwd(dir_).out(Stdio::capture()).run();
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->out.data, fs::canonical(dir_).string() + "\n");
+  EXPECT_EQ(c->out.text(), fs::canonical(dir_).string() + "\n");
 }
 
 TEST_F(Spawn, Arg0IsWhatTheChildSees) {
   auto c = Command{"sh", {"-c", "echo $0"}}.arg0("renamed").out(Stdio::capture()).run();
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->out.data, "renamed\n");
+  EXPECT_EQ(c->out.text(), "renamed\n");
 }
 
 TEST_F(Spawn, ChildStartsWithDefaultSignalsAndAnEmptyMask) {
@@ -175,17 +175,17 @@ TEST_F(Spawn, ChildStartsWithDefaultSignalsAndAnEmptyMask) {
   auto c = run_helper({"sigstate"});
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ::signal(SIGUSR1, SIG_DFL);
-  EXPECT_EQ(c.out.data, "blocked=0000000000000000 ignored=0000000000000000\n");
+  EXPECT_EQ(c.out.text(), "blocked=0000000000000000 ignored=0000000000000000\n");
 }
 
 TEST_F(Spawn, ChildLeadsItsOwnProcessGroupByDefault) {
   auto c = run_helper({"pgid"});
-  EXPECT_EQ(c.out.data, "pid=" + std::to_string(c.pid) + " pgid=" + std::to_string(c.pid) +
+  EXPECT_EQ(c.out.text(), "pid=" + std::to_string(c.pid) + " pgid=" + std::to_string(c.pid) +
                             " sid=" + std::to_string(::getsid(0)) + "\n");
   auto none = helper_cmd({"pgid"}).tree(procctx::Tree::none).out(Stdio::capture()).run();
   ASSERT_TRUE(none);
-  EXPECT_NE(none->out.data.find(" pgid=" + std::to_string(::getpgrp()) + " "), std::string::npos)
-      << none->out.data;
+  EXPECT_NE(none->out.text().find(" pgid=" + std::to_string(::getpgrp()) + " "), std::string::npos)
+      << none->out.text();
 }
 
 TEST_F(Spawn, ThousandSequentialSpawnsLeaveNothingBehind) {

@@ -46,7 +46,7 @@ class StdioTest : public procctx::test::ProcessTest {
 TEST_F(StdioTest, NullStdinReadsNothing) {
   auto c = helper_cmd({"count-stdin"}).in(Stdio::null()).out(Stdio::capture()).run();
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->out.data, "0\n");
+  EXPECT_EQ(c->out.text(), "0\n");
 }
 
 TEST_F(StdioTest, NullStdoutDiscards) {
@@ -59,7 +59,7 @@ TEST_F(StdioTest, NullStdoutDiscards) {
 TEST_F(StdioTest, DataIsFedToStdin) {
   auto c = helper_cmd({"echo-stdin"}).in(Stdio::data("line one\nline two\n")).out(Stdio::capture()).run();
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->out.data, "line one\nline two\n");
+  EXPECT_EQ(c->out.text(), "line one\nline two\n");
   EXPECT_EQ(c->stdin_written, 18u);
   EXPECT_FALSE(c->stdin_closed_early);
 }
@@ -68,8 +68,8 @@ TEST_F(StdioTest, LargeDataIsFedWhileOutputIsCaptured) {
   std::string big = pattern(10 << 20);
   auto c = helper_cmd({"echo-stdin"}).in(Stdio::data(big)).out(Stdio::capture()).run();
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->out.data.size(), big.size());
-  EXPECT_TRUE(c->out.data == big);
+  EXPECT_EQ(c->out.text().size(), big.size());
+  EXPECT_TRUE(c->out.text() == big);
 }
 
 TEST_F(StdioTest, ChildClosingStdinEarlyIsRecordedNotFatal) {
@@ -86,7 +86,7 @@ TEST_F(StdioTest, BothStreamsCapturedAtOnceNeverDeadlock) {
   EXPECT_EQ(c.out.total(), std::uint64_t{64} << 20);
   EXPECT_EQ(c.err.total(), std::uint64_t{64} << 20);
   EXPECT_FALSE(c.out.truncated());
-  EXPECT_TRUE(c.out.data == pattern(64 << 20));
+  EXPECT_TRUE(c.out.text() == pattern(64 << 20));
 }
 
 TEST_F(StdioTest, PastTheLimitHeadAndTailAreKeptAndTheRestCounted) {
@@ -94,19 +94,19 @@ TEST_F(StdioTest, PastTheLimitHeadAndTailAreKeptAndTheRestCounted) {
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->status.success());  // the child was never blocked
   std::string all = pattern(1 << 20);
-  ASSERT_EQ(c->out.data.size(), 1000u);
-  EXPECT_EQ(c->out.dropped, (1u << 20) - 1000);
-  EXPECT_EQ(c->out.cut, 500u);
+  ASSERT_EQ(c->out.text().size(), 1000u);
+  EXPECT_EQ(c->out.dropped(), (1u << 20) - 1000);
+  EXPECT_EQ(c->out.cut(), 500u);
   EXPECT_EQ(c->out.total(), 1u << 20);
-  EXPECT_EQ(c->out.data.substr(0, 500), all.substr(0, 500));
-  EXPECT_EQ(c->out.data.substr(500), all.substr(all.size() - 500));
+  EXPECT_EQ(c->out.text().substr(0, 500), all.substr(0, 500));
+  EXPECT_EQ(c->out.text().substr(500), all.substr(all.size() - 500));
 }
 
 TEST_F(StdioTest, ZeroLimitCountsEverything) {
   auto c = helper_cmd({"flood-stdout", "300K"}).out(Stdio::capture(0)).run();
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->out.data, "");
-  EXPECT_EQ(c->out.dropped, 300u * 1024);
+  EXPECT_EQ(c->out.text(), "");
+  EXPECT_EQ(c->out.dropped(), 300u * 1024);
 }
 
 TEST_F(StdioTest, PipeEndsAreStreamedByTheCaller) {
@@ -129,7 +129,7 @@ TEST_F(StdioTest, FileModes) {
   EXPECT_EQ(slurp(out), "three");
   auto c = helper_cmd({"echo-stdin"}).in(Stdio::file(out)).out(Stdio::capture()).run();
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->out.data, "three");
+  EXPECT_EQ(c->out.text(), "three");
 }
 
 TEST_F(StdioTest, UnopenableFileIsAnErrorNamingPathAndStream) {
@@ -164,7 +164,7 @@ TEST_F(StdioTest, ClosedFdIsAnErrorNamingIt) {
 TEST_F(StdioTest, StderrToStdout) {
   auto c = helper_cmd({"print-both", "OUT", "ERR"}).out(Stdio::capture()).err(Stdio::to_stdout()).run();
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->out.data, "OUTERR");
+  EXPECT_EQ(c->out.text(), "OUTERR");
   EXPECT_EQ(c->err.total(), 0u);
 }
 

@@ -63,8 +63,8 @@ TEST_F(Stop, GrandchildHoldingStdoutIsBoundedByWaitDelayAndNamed) {
   EXPECT_GE(took, 300ms);
   EXPECT_LT(took, 10s);
   ASSERT_EQ(c->pipe_holders.size(), 1u);
-  EXPECT_NE(c->out.data.find("grandchild=" + std::to_string(c->pipe_holders[0].pid)), std::string::npos)
-      << c->out.data;
+  EXPECT_NE(c->out.text().find("grandchild=" + std::to_string(c->pipe_holders[0].pid)), std::string::npos)
+      << c->out.text();
   EXPECT_EQ(c->pipe_holders[0].name, "procctx_helper");
   // The grandchild was left running (Leftovers::kill is opt-in): end it so
   // the leak check sees a clean slate.

@@ -25,17 +25,17 @@ class TreeTest : public procctx::test::ProcessTest {
     return parent ? std::string{} : parent.error().message();
   }
   // "grandchild=PID" from the grandchild-holds-stdout helper.
-  static pid_t grandchild_in(const std::string& out) {
+  static pid_t grandchild_in(std::string_view out) {
     auto at = out.find("grandchild=");
-    return at == std::string::npos ? 0 : static_cast<pid_t>(std::stoi(out.substr(at + 11)));
+    return at == std::string_view::npos ? 0 : static_cast<pid_t>(std::stoi(std::string{out.substr(at + 11)}));
   }
 };
 
 TEST_F(TreeTest, LeftoversOfANaturalExitAreReportedAndLeftRunning) {
   auto c = helper_cmd({"grandchild-holds-stdout", "30"}).out(Stdio::capture()).wait_delay(100ms).run();
   ASSERT_TRUE(c);
-  pid_t gc = grandchild_in(c->out.data);
-  ASSERT_GT(gc, 0) << c->out.data;
+  pid_t gc = grandchild_in(c->out.text());
+  ASSERT_GT(gc, 0) << c->out.text();
   ASSERT_EQ(c->leftovers.size(), 1u);
   EXPECT_EQ(c->leftovers[0].pid, gc);
   EXPECT_EQ(c->stop_reason, procctx::StopReason::none);
@@ -51,7 +51,7 @@ TEST_F(TreeTest, LeftoversKillStopsThemBeforeTheOutcomeIsFinal) {
                .stop({{SIGTERM, 2s}, {SIGKILL}})
                .run();
   ASSERT_TRUE(c);
-  pid_t gc = grandchild_in(c->out.data);
+  pid_t gc = grandchild_in(c->out.text());
   ASSERT_GT(gc, 0);
   ASSERT_EQ(c->leftovers.size(), 1u);
   EXPECT_EQ(c->stop_reason, procctx::StopReason::none) << "the child itself exited on its own";
@@ -89,7 +89,7 @@ TEST_F(TreeTest, CgroupLeafIsMadeUsedAndRemoved) {
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_EQ(c->tree, Tree::cgroup);
   EXPECT_TRUE(c->tree_note.empty()) << c->tree_note;
-  EXPECT_EQ(c->out.data, "forked 5\n");
+  EXPECT_EQ(c->out.text(), "forked 5\n");
   ASSERT_FALSE(c->cgroup.empty());
   EXPECT_FALSE(std::filesystem::exists(c->cgroup));
 }
