@@ -105,6 +105,37 @@ void run_callbacks(ContextState& s) noexcept {
 
 // Ends `root` and its whole subtree with err/cause. Iterative, so a chain of
 // any depth costs no stack.
+// Ends one node; appends its live children to `work`. False if it had
+// already ended.
+void end_one(ContextState& s, std::error_code err, const std::shared_ptr<const std::string>& cause,
+             std::vector<std::shared_ptr<ContextState>>& work) noexcept {
+  Loop::Id timer;
+  std::stop_source* stop = nullptr;
+  {
+    std::lock_guard lock{s.mu};
+    if (s.is_done.load(std::memory_order_relaxed)) return;
+    s.err = err;
+    s.cause = cause;
+    s.is_done.store(true, std::memory_order_release);
+    while (ContextState* c = s.first_child) {
+      unlink_child_locked(s, *c);
+      // A child whose last owner is gone is being destroyed; skip it.
+      if (auto strong = c->weak_from_this().lock()) work.push_back(std::move(strong));
+    }
+    timer = std::exchange(s.timer, 0);
+    if (s.event) signal_event_fd(s.event.get());
+    stop = s.stop_source.get();
+  }
+  s.cv.notify_all();
+  if (timer != 0) {
+    if (Loop* loop = Loop::running()) loop->cancel_timer(timer);
+  }
+  if (stop) stop->request_stop();
+  run_callbacks(s);
+}
+
+// Ends `root` and its whole subtree with err/cause. Iterative, so a chain of
+// any depth costs no stack; a node without children allocates nothing.
 void end(const std::shared_ptr<ContextState>& root, std::error_code err,
          std::shared_ptr<const std::string> cause) noexcept {
   if (root->is_done.load(std::memory_order_acquire)) return;
@@ -113,33 +144,12 @@ void end(const std::shared_ptr<ContextState>& root, std::error_code err,
     std::lock_guard lock{root->parent->mu};
     unlink_child_locked(*root->parent, *root);
   }
-  std::vector<std::shared_ptr<ContextState>> work{root};
+  std::vector<std::shared_ptr<ContextState>> work;
+  end_one(*root, err, cause, work);
   while (!work.empty()) {
     std::shared_ptr<ContextState> s = std::move(work.back());
     work.pop_back();
-    Loop::Id timer;
-    std::stop_source* stop = nullptr;
-    {
-      std::lock_guard lock{s->mu};
-      if (s->is_done.load(std::memory_order_relaxed)) continue;
-      s->err = err;
-      s->cause = cause;
-      s->is_done.store(true, std::memory_order_release);
-      while (ContextState* c = s->first_child) {
-        unlink_child_locked(*s, *c);
-        // A child whose last owner is gone is being destroyed; skip it.
-        if (auto strong = c->weak_from_this().lock()) work.push_back(std::move(strong));
-      }
-      timer = std::exchange(s->timer, 0);
-      if (s->event) signal_event_fd(s->event.get());
-      stop = s->stop_source.get();
-    }
-    s->cv.notify_all();
-    if (timer != 0) {
-      if (Loop* loop = Loop::running()) loop->cancel_timer(timer);
-    }
-    if (stop) stop->request_stop();
-    run_callbacks(*s);
+    end_one(*s, err, cause, work);
   }
 }
 
