@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <sys/resource.h>
+
 namespace procctx {
 namespace {
 
@@ -148,6 +150,46 @@ std::string StopSequence::to_string() const {
     }
   }
   return out;
+}
+
+Profile Profile::hardened(std::vector<std::string> env_allow) {
+  Profile p;
+  p.env_allow = std::move(env_allow);
+  p.no_new_privs = true;
+  p.umask = 077;
+  p.new_session = true;
+  p.parent_death_signal = SIGKILL;
+  p.close_passed_fds = true;
+  return p;
+}
+
+Command& Command::profile(const Profile& p) & {
+  if (p.env_allow) {
+    env_clear();
+    env_keep_ = *p.env_allow;
+  }
+  if (p.no_new_privs) no_new_privs_ = true;
+  if (p.umask) umask_ = p.umask;
+  if (p.new_session) new_session_ = true;
+  if (p.parent_death_signal) parent_death_signal_ = p.parent_death_signal;
+  if (p.close_passed_fds) passed_fds_.clear();
+  return *this;
+}
+
+int rlimit_from_name(std::string_view name) noexcept {
+  static constexpr std::array<std::pair<const char*, int>, 16> kLimits{{
+      {"AS", RLIMIT_AS},         {"CORE", RLIMIT_CORE},       {"CPU", RLIMIT_CPU},
+      {"DATA", RLIMIT_DATA},     {"FSIZE", RLIMIT_FSIZE},     {"LOCKS", RLIMIT_LOCKS},
+      {"MEMLOCK", RLIMIT_MEMLOCK}, {"MSGQUEUE", RLIMIT_MSGQUEUE}, {"NICE", RLIMIT_NICE},
+      {"NOFILE", RLIMIT_NOFILE}, {"NPROC", RLIMIT_NPROC},     {"RSS", RLIMIT_RSS},
+      {"RTPRIO", RLIMIT_RTPRIO}, {"RTTIME", RLIMIT_RTTIME},   {"SIGPENDING", RLIMIT_SIGPENDING},
+      {"STACK", RLIMIT_STACK},
+  }};
+  if (name.size() > 7 && iequals(name.substr(0, 7), "RLIMIT_")) name.remove_prefix(7);
+  for (const auto& [n, r] : kLimits) {
+    if (iequals(name, n)) return r;
+  }
+  return -1;
 }
 
 Command::Command(std::string program, std::vector<std::string> args)

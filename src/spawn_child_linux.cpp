@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -157,7 +158,32 @@ int child_main(void* arg) {
     ::syscall(SYS_close, fd);
   }
 
+  for (int i = 0; i < plan->nrlimits; ++i) {
+    const auto& l = plan->rlimits[i];
+    std::uint64_t lim[2] = {l.soft, l.hard};
+    if (::syscall(SYS_prlimit64, 0, l.resource, lim, nullptr) < 0) fail(plan, ChildStep::rlimits, errno);
+  }
+  if (plan->umask >= 0) ::syscall(SYS_umask, plan->umask);
+
   if (plan->cwd && ::syscall(SYS_chdir, plan->cwd) < 0) fail(plan, ChildStep::chdir, errno);
+
+  // Credentials: groups first, then the gid, then the uid (after which we
+  // may no longer change the others). Raw syscalls change this thread only,
+  // which in a single-threaded child is the whole process.
+  if (plan->ngroups >= 0 && ::syscall(SYS_setgroups, plan->ngroups, plan->groups) < 0)
+    fail(plan, ChildStep::groups, errno);
+  if (plan->gid >= 0 && ::syscall(SYS_setresgid, plan->gid, plan->gid, plan->gid) < 0)
+    fail(plan, ChildStep::gid, errno);
+  if (plan->uid >= 0 && ::syscall(SYS_setresuid, plan->uid, plan->uid, plan->uid) < 0)
+    fail(plan, ChildStep::uid, errno);
+  if (plan->no_new_privs && ::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    fail(plan, ChildStep::no_new_privs, errno);
+  if (plan->parent_death_signal) {
+    if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, plan->parent_death_signal, 0, 0, 0) < 0)
+      fail(plan, ChildStep::parent_death, errno);
+    // The parent may have died before the signal was armed: then it never comes.
+    if (::syscall(SYS_getppid) != plan->parent_pid) fail(plan, ChildStep::parent_death, ESRCH);
+  }
 
   // Sources that sit where a target will land are moved out of the way
   // first, so no dup2 overwrites a source still needed.
@@ -214,6 +240,20 @@ const char* step_name(ChildStep s) noexcept {
       return "setpgid";
     case ChildStep::cgroup:
       return "join cgroup";
+    case ChildStep::rlimits:
+      return "setrlimit";
+    case ChildStep::umask:
+      return "umask";
+    case ChildStep::groups:
+      return "setgroups";
+    case ChildStep::gid:
+      return "setgid";
+    case ChildStep::uid:
+      return "setuid";
+    case ChildStep::no_new_privs:
+      return "no_new_privs";
+    case ChildStep::parent_death:
+      return "parent death signal";
     case ChildStep::chdir:
       return "chdir";
     case ChildStep::fds:

@@ -6,11 +6,16 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <future>
+
+#include <grp.h>
+#include <pwd.h>
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -82,8 +87,11 @@ void build_env(const Command& cmd, Env& env) {
     env.envp = environ;
     return;
   }
-  if (!cmd.env_cleared()) {
-    for (char** e = environ; e && *e; ++e) env.owned.emplace_back(*e);
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv{*e};
+    std::string_view key = kv.substr(0, kv.find('='));
+    const auto& keep = cmd.env_kept();
+    if (!cmd.env_cleared() || std::find(keep.begin(), keep.end(), key) != keep.end()) env.owned.emplace_back(kv);
   }
   for (const auto& edit : cmd.env_edits()) {
     const std::string& key = edit.first;
@@ -212,6 +220,128 @@ Result<void> plan_stdio(const Command& cmd, ChildPlan& plan, FdPlan& fds) {
   return {};
 }
 
+std::string rlimit_name(int resource) {
+  static const char* const names[] = {"CPU",   "FSIZE",    "DATA", "STACK",  "CORE",   "RSS",
+                                      "NPROC", "NOFILE",   "MEMLOCK", "AS",  "LOCKS",  "SIGPENDING",
+                                      "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"};
+  if (resource >= 0 && resource < 16) return std::string{"RLIMIT_"} + names[resource];
+  return "rlimit " + std::to_string(resource);
+}
+
+Error invalid(std::string message) { return Error{make_error_code(errc::invalid_argument), std::move(message)}; }
+
+// Ids of users and groups, resolved in the parent (NSS may load modules and
+// allocate: never in the child).
+struct Credentials {
+  std::vector<unsigned int> groups;
+};
+
+Result<passwd> lookup_user(const Principal& u, std::vector<char>& buf) {
+  passwd pw{}, *found = nullptr;
+  buf.resize(16384);
+  int rc = u.by_id() ? ::getpwuid_r(u.id(), &pw, buf.data(), buf.size(), &found)
+                     : ::getpwnam_r(u.name().c_str(), &pw, buf.data(), buf.size(), &found);
+  if (rc != 0) return sys::error(rc, "user '" + u.to_string() + "'");
+  if (!found) {
+    if (u.by_id()) {  // a bare id is allowed without a passwd entry
+      pw.pw_uid = u.id();
+      pw.pw_gid = static_cast<gid_t>(-1);
+      return pw;
+    }
+    return invalid("user '" + u.to_string() + "': no such user");
+  }
+  return pw;
+}
+
+Result<unsigned int> lookup_group(const Principal& g) {
+  if (g.by_id()) return g.id();
+  group gr{}, *found = nullptr;
+  std::vector<char> buf(16384);
+  int rc = ::getgrnam_r(g.name().c_str(), &gr, buf.data(), buf.size(), &found);
+  if (rc != 0) return sys::error(rc, "group '" + g.to_string() + "'");
+  if (!found) return invalid("group '" + g.to_string() + "': no such group");
+  return gr.gr_gid;
+}
+
+Result<void> plan_isolation(const Command& cmd, ChildPlan& plan, Credentials& creds) {
+  if (cmd.user()) {
+    std::vector<char> buf;
+    auto pw = lookup_user(*cmd.user(), buf);
+    if (!pw) return std::move(pw).error();
+    plan.uid = pw->pw_uid;
+    if (!cmd.group()) {
+      if (pw->pw_gid == static_cast<gid_t>(-1)) {
+        return invalid("user " + cmd.user()->to_string() + " has no passwd entry: give group() as well");
+      }
+      plan.gid = pw->pw_gid;
+    }
+  }
+  if (cmd.group()) {
+    auto g = lookup_group(*cmd.group());
+    if (!g) return std::move(g).error();
+    plan.gid = *g;
+  }
+  if (cmd.groups()) {
+    for (const auto& g : *cmd.groups()) {
+      auto id = lookup_group(g);
+      if (!id) return std::move(id).error();
+      creds.groups.push_back(*id);
+    }
+  }
+  // Switching identity never keeps the parent's supplementary groups by
+  // accident: they are exactly groups(), or none.
+  if (cmd.groups() || cmd.user() || cmd.group()) {
+    plan.groups = creds.groups.data();
+    plan.ngroups = static_cast<int>(creds.groups.size());
+  }
+
+  if (cmd.rlimits().size() > static_cast<std::size_t>(ChildPlan::kMaxLimits)) {
+    return invalid("too many rlimits (at most " + std::to_string(ChildPlan::kMaxLimits) + ")");
+  }
+  for (const Rlimit& l : cmd.rlimits()) {
+    std::string name = rlimit_name(l.resource);
+    if (l.resource < 0 || l.resource >= RLIM_NLIMITS) return invalid(name + ": no such resource");
+    if (l.soft > l.hard) {
+      return invalid(name + ": soft limit " + std::to_string(l.soft) + " above hard limit " + std::to_string(l.hard));
+    }
+    rlimit current{};
+    ::getrlimit(static_cast<__rlimit_resource_t>(l.resource), &current);
+    if (l.hard > current.rlim_max && ::geteuid() != 0) {
+      return invalid(name + ": hard limit " + std::to_string(l.hard) + " above the current hard limit " +
+                     std::to_string(current.rlim_max) + " (raising it needs CAP_SYS_RESOURCE)");
+    }
+    plan.rlimits[plan.nrlimits++] = {l.resource, l.soft, l.hard};
+  }
+  if (cmd.umask()) {
+    if (*cmd.umask() > 0777) return invalid("umask " + std::to_string(*cmd.umask()) + ": not a mode (0 to 0777)");
+    plan.umask = static_cast<int>(*cmd.umask());
+  }
+  plan.no_new_privs = cmd.no_new_privs_set();
+  plan.new_session = cmd.new_session_set();
+  if (int sig = cmd.parent_death_signal(); sig != 0) {
+    if (sig < 1 || sig > 64) return invalid("parent_death_signal " + std::to_string(sig) + ": not a signal");
+    plan.parent_death_signal = sig;
+    plan.parent_pid = ::getpid();
+  }
+  return {};
+}
+
+Result<void> plan_passed_fds(const Command& cmd, ChildPlan& plan) {
+  for (const auto& [parent_fd, child_fd] : cmd.passed_fds()) {
+    std::string what = "pass_fd(" + std::to_string(parent_fd) + ", " + std::to_string(child_fd) + ")";
+    if (child_fd < 3) return invalid(what + ": child fd " + std::to_string(child_fd) + " is stdio; use in()/out()/err() with Stdio::fd()");
+    for (int i = 0; i < plan.nfds; ++i) {
+      if (plan.target[i] == child_fd) return invalid(what + ": child fd " + std::to_string(child_fd) + " is given twice");
+    }
+    if (::fcntl(parent_fd, F_GETFD) == -1) return sys::error(errno, what + ": fd " + std::to_string(parent_fd) + " is not open");
+    if (plan.nfds == ChildPlan::kMaxFds) return invalid(what + ": too many passed fds");
+    plan.source[plan.nfds] = parent_fd;
+    plan.target[plan.nfds] = child_fd;
+    ++plan.nfds;
+  }
+  return {};
+}
+
 // Reaps a child we are abandoning during spawn: it has exited (or is killed
 // here), so this waits only for the kernel.
 void kill_and_reap(int pidfd) noexcept {
@@ -243,6 +373,9 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
 
   FdPlan fds;
   if (auto r = plan_stdio(cmd, plan, fds); !r) return fail(std::move(r).error());
+  if (auto r = plan_passed_fds(cmd, plan); !r) return fail(std::move(r).error());
+  Credentials creds;
+  if (auto r = plan_isolation(cmd, plan, creds); !r) return fail(std::move(r).error());
   for (int i = 0; i < plan.nfds; ++i) {
     if (plan.target[i] > 2) plan.keep[plan.nkeep++] = plan.target[i];
   }
@@ -285,33 +418,53 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
   } leaf_guard{leaf};
   int cgroup_fd = leaf ? leaf->dir.get() : -1;
 
-  thread_local ChildStack stack;
-  if (!stack.base) return fail(sys::error(ENOMEM, "allocate child stack"));
-
-  // No signal handler may run in the child while it shares our memory.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   int pidfd = -1;
   long pid = -ENOSYS;
-  if (sys::have_clone3()) {
-    int injected = sys::injected(sys::Call::clone3);
-    pid =
-        injected ? -injected : clone_child(&plan, stack.bottom(), ChildStack::kSize, &pidfd, true, cgroup_fd);
-    // Seccomp filters in containers often answer ENOSYS for clone3.
-    if (pid == -ENOSYS) sys::note_no_clone3();
-    // A kernel without CLONE_INTO_CGROUP (before 5.7) rejects the flag.
-    if (cgroup_fd >= 0 && (pid == -EINVAL || pid == -EOPNOTSUPP)) pid = -ENOSYS;
+  bool no_stack = false;
+  auto start_child = [&] {
+    thread_local ChildStack stack;
+    if (!stack.base) {
+      no_stack = true;
+      return;
+    }
+    // No signal handler may run in the child while it shares our memory.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid = -ENOSYS;
+    if (sys::have_clone3()) {
+      int injected = sys::injected(sys::Call::clone3);
+      pid = injected ? -injected
+                     : clone_child(&plan, stack.bottom(), ChildStack::kSize, &pidfd, true, cgroup_fd);
+      // Seccomp filters in containers often answer ENOSYS for clone3.
+      if (pid == -ENOSYS) sys::note_no_clone3();
+      // A kernel without CLONE_INTO_CGROUP (before 5.7) rejects the flag.
+      if (cgroup_fd >= 0 && (pid == -EINVAL || pid == -EOPNOTSUPP)) pid = -ENOSYS;
+    }
+    if (pid == -ENOSYS) {
+      plan.cgroup_dir = cgroup_fd;  // the child joins the leaf itself
+      int injected = sys::injected(sys::Call::clone);
+      pid = injected ? -injected : clone_child(&plan, stack.bottom(), ChildStack::kSize, &pidfd, false, -1);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  };
+  if (plan.parent_death_signal && !(*loop)->on_loop_thread()) {
+    // The kernel sends the parent-death signal when the *thread* that
+    // created the child exits. The loop thread lives as long as the
+    // process, so children that ask for it are started there.
+    std::promise<void> started;
+    (*loop)->post([&] {
+      start_child();
+      started.set_value();
+    });
+    started.get_future().wait();
+  } else {
+    start_child();
   }
-  if (pid == -ENOSYS) {
-    plan.cgroup_dir = cgroup_fd;  // the child joins the leaf itself
-    int injected = sys::injected(sys::Call::clone);
-    pid = injected ? -injected : clone_child(&plan, stack.bottom(), ChildStack::kSize, &pidfd, false, -1);
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   fds.child_ends.clear();
   fds.dev_null.reset();
 
+  if (no_stack) return fail(sys::error(ENOMEM, "allocate child stack"));
   if (pid < 0) return fail(sys::error(static_cast<int>(-pid), "clone"));
   sys::UniqueFd owned_pidfd{pidfd};
   if (plan.failed_step != ChildStep::none) {

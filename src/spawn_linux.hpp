@@ -15,7 +15,8 @@
 namespace procctx::detail {
 
 // The steps of the child, in order. Names appear in spawn errors.
-enum class ChildStep : int { none = 0, signals, session, process_group, cgroup, chdir, fds, close_fds, exec };
+enum class ChildStep : int { none = 0, signals, session, process_group, cgroup, rlimits, umask, chdir, groups, gid, uid,
+  no_new_privs, parent_death, fds, close_fds, exec };
 const char* step_name(ChildStep s) noexcept;
 
 struct ChildPlan {
@@ -39,6 +40,21 @@ struct ChildPlan {
   int cgroup_dir = -1;          // join this cgroup (when clone3 could not put us there)
   bool new_session = false;
   bool new_process_group = false;
+
+  struct Limit {
+    int resource;
+    std::uint64_t soft, hard;
+  };
+  static constexpr int kMaxLimits = 16;
+  Limit rlimits[kMaxLimits] = {};
+  int nrlimits = 0;
+  int umask = -1;                    // -1: inherit
+  const unsigned int* groups = nullptr;
+  int ngroups = -1;                  // -1: leave the supplementary groups alone
+  long gid = -1, uid = -1;           // -1: keep
+  bool no_new_privs = false;
+  int parent_death_signal = 0;
+  pid_t parent_pid = 0;              // with parent_death_signal: who must still be there
 
   // Written by the child on failure.
   ChildStep failed_step = ChildStep::none;

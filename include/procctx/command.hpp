@@ -153,6 +153,47 @@ struct CgroupLimits {
 // `kill` also stops them with the stop sequence before the outcome is final.
 enum class Leftovers { leave, kill };
 
+// A user or group, by name ("nobody") or by id (65534). Names are resolved
+// in the parent at spawn; an unknown one is an error before anything runs.
+class Principal {
+ public:
+  Principal(std::string name) : name_(std::move(name)) {}        // NOLINT: implicit by design
+  Principal(const char* name) : name_(name) {}                   // NOLINT
+  Principal(unsigned int id) : id_(id), by_id_(true) {}          // NOLINT
+  bool by_id() const noexcept { return by_id_; }
+  unsigned int id() const noexcept { return id_; }
+  const std::string& name() const noexcept { return name_; }
+  std::string to_string() const { return by_id_ ? std::to_string(id_) : name_; }
+
+ private:
+  std::string name_;
+  unsigned int id_ = 0;
+  bool by_id_ = false;
+};
+
+// One resource limit for the child (setrlimit's RLIMIT_* and values).
+struct Rlimit {
+  int resource = 0;
+  std::uint64_t soft = 0;
+  std::uint64_t hard = 0;
+};
+
+// Settings applied together, e.g. Profile::hardened(). Each set field
+// overrides the command's; Command::profile() applies it.
+struct PROCCTX_EXPORT Profile {
+  // The environment is emptied except for these variables of the parent's;
+  // no_new_privs; no fd but stdio; umask 077; a new session; SIGKILL when
+  // the spawning process dies. Combine with user()/group() as needed.
+  static Profile hardened(std::vector<std::string> env_allow = {"PATH", "LANG", "TERM", "TZ"});
+
+  std::optional<std::vector<std::string>> env_allow;
+  bool no_new_privs = false;
+  std::optional<unsigned int> umask;
+  bool new_session = false;
+  int parent_death_signal = 0;
+  bool close_passed_fds = false;
+};
+
 // Whether a program found through a relative PATH entry (".", "" or
 // "bin") may be run. Go calls this ErrDot; procctx refuses by default.
 enum class PathLookup { absolute_only, allow_relative };
@@ -190,6 +231,65 @@ class PROCCTX_EXPORT Command {
   }
   Command& env(std::string key, std::string value) &;
   Command& env_remove(std::string key) &;
+
+  // With env_clear(): take these variables over from the parent (if set).
+  Command& env_keep(std::vector<std::string> keys) & {
+    env_keep_.insert(env_keep_.end(), keys.begin(), keys.end());
+    return *this;
+  }
+
+  // Credentials, switched in the child as setgroups, setgid, setuid. A user
+  // alone also takes the user's primary group; supplementary groups are
+  // exactly groups(), or none (never the parent's by accident). Switching
+  // needs the privilege to do so.
+  Command& user(Principal u) & {
+    user_ = std::move(u);
+    return *this;
+  }
+  Command& group(Principal g) & {
+    group_ = std::move(g);
+    return *this;
+  }
+  Command& groups(std::vector<Principal> gs) & {
+    groups_ = std::move(gs);
+    return *this;
+  }
+  // prctl(PR_SET_NO_NEW_PRIVS): no setuid binary or file capability can
+  // raise the child's privileges.
+  Command& no_new_privs() & {
+    no_new_privs_ = true;
+    return *this;
+  }
+  // Any RLIMIT_*; checked at spawn (soft <= hard; hard not above ours unless
+  // we may raise it).
+  Command& rlimit(int resource, std::uint64_t soft, std::uint64_t hard) & {
+    rlimits_.push_back({resource, soft, hard});
+    return *this;
+  }
+  Command& umask(unsigned int mode) & {
+    umask_ = mode;
+    return *this;
+  }
+  // setsid(): the child leads a new session (and so a new process group).
+  Command& new_session() & {
+    new_session_ = true;
+    return *this;
+  }
+  // The child gets `sig` when the process that spawned it dies — the
+  // process, not the spawning thread: procctx starts such children from its
+  // loop thread, which lives as long as the process. If the parent is gone
+  // before the child runs, the child exits instead of running orphaned.
+  Command& parent_death_signal(int sig) & {
+    parent_death_signal_ = sig;
+    return *this;
+  }
+  // The child gets `parent_fd` as `child_fd` (>= 3); every other fd but
+  // stdio stays closed. The parent's fd stays the caller's.
+  Command& pass_fd(int parent_fd, int child_fd) & {
+    passed_fds_.emplace_back(parent_fd, child_fd);
+    return *this;
+  }
+  Command& profile(const Profile& p) &;
 
   Command& in(Stdio s) & {
     stdio_[0] = std::move(s);
@@ -271,10 +371,23 @@ class PROCCTX_EXPORT Command {
   PROCCTX_RVALUE_SETTER(memory_max, std::uint64_t)
   PROCCTX_RVALUE_SETTER(pids_max, std::uint64_t)
   PROCCTX_RVALUE_SETTER(cpu_max, std::string)
+  PROCCTX_RVALUE_SETTER(env_keep, std::vector<std::string>)
+  PROCCTX_RVALUE_SETTER(user, Principal)
+  PROCCTX_RVALUE_SETTER(group, Principal)
+  PROCCTX_RVALUE_SETTER(groups, std::vector<Principal>)
+  PROCCTX_RVALUE_SETTER(umask, unsigned int)
+  PROCCTX_RVALUE_SETTER(parent_death_signal, int)
 #undef PROCCTX_RVALUE_SETTER
   Command&& env_clear() && { return std::move(this->env_clear()); }
   Command&& env(std::string k, std::string v) && { return std::move(this->env(std::move(k), std::move(v))); }
   Command&& env_remove(std::string k) && { return std::move(this->env_remove(std::move(k))); }
+  Command&& no_new_privs() && { return std::move(this->no_new_privs()); }
+  Command&& new_session() && { return std::move(this->new_session()); }
+  Command&& rlimit(int r, std::uint64_t soft, std::uint64_t hard) && {
+    return std::move(this->rlimit(r, soft, hard));
+  }
+  Command&& pass_fd(int parent_fd, int child_fd) && { return std::move(this->pass_fd(parent_fd, child_fd)); }
+  Command&& profile(const Profile& p) && { return std::move(this->profile(p)); }
 
   // Starts the command. When `ctx` ends, the stop sequence runs on its tree.
   // "Could not start" (not found, not executable, bad cwd, ...) is an Error
@@ -300,6 +413,16 @@ class PROCCTX_EXPORT Command {
   Leftovers leftovers() const noexcept { return leftovers_; }
   const std::filesystem::path& cgroup_parent() const noexcept { return cgroup_parent_; }
   const CgroupLimits& limits() const noexcept { return limits_; }
+  const std::vector<std::string>& env_kept() const noexcept { return env_keep_; }
+  const std::optional<Principal>& user() const noexcept { return user_; }
+  const std::optional<Principal>& group() const noexcept { return group_; }
+  const std::optional<std::vector<Principal>>& groups() const noexcept { return groups_; }
+  bool no_new_privs_set() const noexcept { return no_new_privs_; }
+  const std::vector<Rlimit>& rlimits() const noexcept { return rlimits_; }
+  const std::optional<unsigned int>& umask() const noexcept { return umask_; }
+  bool new_session_set() const noexcept { return new_session_; }
+  int parent_death_signal() const noexcept { return parent_death_signal_; }
+  const std::vector<std::pair<int, int>>& passed_fds() const noexcept { return passed_fds_; }
   bool env_cleared() const noexcept { return env_clear_; }
   // The edits in order: a value to set, or nullopt to remove.
   const std::vector<std::pair<std::string, std::optional<std::string>>>& env_edits() const noexcept {
@@ -321,12 +444,23 @@ class PROCCTX_EXPORT Command {
   Leftovers leftovers_ = Leftovers::leave;
   std::filesystem::path cgroup_parent_;
   CgroupLimits limits_;
+  std::vector<std::string> env_keep_;
+  std::optional<Principal> user_, group_;
+  std::optional<std::vector<Principal>> groups_;
+  bool no_new_privs_ = false;
+  std::vector<Rlimit> rlimits_;
+  std::optional<unsigned int> umask_;
+  bool new_session_ = false;
+  int parent_death_signal_ = 0;
+  std::vector<std::pair<int, int>> passed_fds_;  // parent fd, child fd
 };
 
 // Signal names: "TERM", "SIGTERM" or "15" → 15; 0 when unknown.
 PROCCTX_EXPORT int signal_from_name(std::string_view name) noexcept;
 // 15 → "SIGTERM"; "SIG42" style for unnamed ones.
 PROCCTX_EXPORT std::string signal_name(int sig);
+// "NOFILE" or "RLIMIT_NOFILE" → RLIMIT_NOFILE; -1 when unknown.
+PROCCTX_EXPORT int rlimit_from_name(std::string_view name) noexcept;
 // Go-like durations for the CLI and stop sequences: "1.5s", "250ms", "2m",
 // "1h", "3d", "10" (seconds). Errors name the text.
 PROCCTX_EXPORT Result<Duration> parse_duration(std::string_view text);

@@ -1,0 +1,33 @@
+// pdeath_spawner: a parent for the parent-death tests. It spawns
+// `procctx_helper sleep 60` with parent_death_signal(SIGKILL) from a thread
+// that exits right away, prints "child=PID", and sleeps until killed.
+#include <procctx/procctx.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <unistd.h>
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: pdeath_spawner HELPER\n");
+    return 2;
+  }
+  pid_t child = 0;
+  std::thread spawner([&] {
+    auto p = procctx::Command{argv[1], {"sleep", "60"}}.parent_death_signal(SIGKILL).spawn();
+    if (!p) {
+      std::fprintf(stderr, "pdeath_spawner: %s\n", p.error().message().c_str());
+      return;
+    }
+    child = p->pid();
+    p->detach();
+  });
+  spawner.join();  // the spawning thread is gone; the child must live on
+  if (child == 0) return 1;
+  std::printf("child=%d\n", child);
+  std::fflush(stdout);
+  ::sleep(60);
+  return 0;
+}
