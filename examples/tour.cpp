@@ -4,6 +4,8 @@
 #include <csignal>
 #include <iostream>
 
+#include <sys/resource.h>
+
 using namespace std::chrono_literals;
 
 int main() {
@@ -28,6 +30,16 @@ int main() {
     std::cout << done->status.to_string() << " stop_reason=" << procctx::to_string(done->stop_reason)
               << " out=" << done->out.text().size() << " bytes\n";
   }
+
+  // The hardened profile, as in the README (with a program that exists everywhere).
+  auto hardened = procctx::Command{"/bin/sh", {"-c", "umask; env"}}
+                      .profile(procctx::Profile::hardened({"PATH", "LANG"}))
+                      .user("nobody")
+                      .rlimit(RLIMIT_AS, 1 << 30, 1 << 30)
+                      .out(procctx::Stdio::capture())
+                      .run(ctx);
+  if (hardened) std::cout << "hardened: " << hardened->status.to_string() << ", sees:\n" << hardened->out.text();
+  else std::cout << "hardened: " << hardened.error().message() << "\n";
 
   // The same shape, for a command that exists everywhere.
   auto ls = procctx::Command{"ls", {"/"}}.out(procctx::Stdio::capture()).run(ctx);
