@@ -15,6 +15,7 @@
 
 #include <condition_variable>
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <procctx/source_location.hpp>
@@ -58,6 +59,29 @@ class Capture {
   bool ring_ = false;     // past the limit
   std::size_t ring_pos_ = 0;
   std::uint64_t dropped_ = 0;
+};
+
+struct ChildState;
+
+// What finishing a child leaves to do once its lock is released: drop the
+// context registration (which may wait for a running callback) and run the
+// on_exit callbacks on the loop thread. Declared before the lock_guard so
+// that its destructor runs after the unlock.
+class Finished {
+ public:
+  Finished() = default;
+  Finished(Finished&&) noexcept = default;
+  Finished& operator=(Finished&&) noexcept;
+  Finished(const Finished&) = delete;
+  Finished& operator=(const Finished&) = delete;
+  ~Finished() { run(); }
+
+ private:
+  friend struct ChildState;
+  void run() noexcept;
+  Registration registration_;
+  std::vector<std::function<void(const Completed&)>> callbacks_;
+  std::shared_ptr<ChildState> child_;
 };
 
 struct ChildState : std::enable_shared_from_this<ChildState> {
@@ -113,6 +137,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   void find_escapees_locked();
   bool escapee_alive(const Escapee& e) const;
   Registration on_ctx_done;
+  std::vector<std::function<void(const Completed&)>> on_exit;  // run once finished
 
   // Loop callbacks.
   void on_pidfd();
@@ -140,9 +165,9 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   std::vector<ProcessRef> tree_members_locked();
   void close_stream_locked(int i) noexcept;
   void close_feed_locked() noexcept;
-  // Finishes when the child is reaped and no captured pipe is open. Returns
-  // the context registration to drop after the lock is released.
-  Registration maybe_finish_locked();
+  // Finishes when the child is reaped, no captured pipe is open and no stop
+  // is still at work. What is left to do after unlocking is returned.
+  Finished maybe_finish_locked();
 };
 
 std::vector<ProcessRef> group_members(pid_t pgid);

@@ -235,7 +235,7 @@ Output Capture::finish() {
 }
 
 void ChildState::on_pidfd() {
-  Registration done;
+  Finished done;
   std::lock_guard lock{mu};
   if (reap_locked()) done = maybe_finish_locked();
 }
@@ -300,7 +300,7 @@ bool ChildState::reap_locked() {
 }
 
 void ChildState::on_wait_delay() {
-  Registration done;
+  Finished done;
   {
     std::lock_guard lock{mu};
     delay_timer = 0;
@@ -326,7 +326,7 @@ void ChildState::on_wait_delay_locked() {
 }
 
 void ChildState::on_stream(int i) {
-  Registration done;
+  Finished done;
   {
     std::lock_guard lock{mu};
     drain_locked(i);
@@ -413,7 +413,31 @@ void ChildState::close_feed_locked() noexcept {
   feed.bytes.reset();
 }
 
-Registration ChildState::maybe_finish_locked() {
+Finished& Finished::operator=(Finished&& o) noexcept {
+  if (this != &o) {
+    run();
+    registration_ = std::move(o.registration_);
+    callbacks_ = std::move(o.callbacks_);
+    child_ = std::move(o.child_);
+  }
+  return *this;
+}
+
+void Finished::run() noexcept {
+  registration_.reset();
+  if (callbacks_.empty() || !child_) return;
+  auto callbacks = std::move(callbacks_);
+  auto child = std::move(child_);
+  auto invoke = [callbacks = std::move(callbacks), child]() {
+    for (const auto& fn : callbacks) fn(child->result);
+  };
+  // on_exit callbacks run on the loop thread, as documented, even when a
+  // waiter's thread noticed the exit first.
+  if (child->loop->on_loop_thread()) invoke();
+  else child->loop->post(std::move(invoke));
+}
+
+Finished ChildState::maybe_finish_locked() {
   if (finished || !reaped || streams[0].fd || streams[1].fd || sequence_running) return {};
   if (feed.fd) {
     if (feed.offset < feed.bytes->size()) result.stdin_closed_early = true;
@@ -436,7 +460,11 @@ Registration ChildState::maybe_finish_locked() {
   }
   finished = true;
   cv.notify_all();
-  return std::move(on_ctx_done);
+  Finished f;
+  f.registration_ = std::move(on_ctx_done);
+  f.callbacks_ = std::move(on_exit);
+  if (!f.callbacks_.empty()) f.child_ = shared_from_this();
+  return f;
 }
 
 bool ChildState::tree_alive_locked() {
@@ -491,7 +519,7 @@ void ChildState::post_stop(StopReason reason, std::string why) {
   std::weak_ptr<ChildState> weak = weak_from_this();
   loop->post([weak, reason, why = std::move(why)]() mutable {
     if (auto s = weak.lock()) {
-      Registration done;
+      Finished done;
       std::lock_guard lock{s->mu};
       s->begin_stop_locked(reason, std::move(why));
       done = s->maybe_finish_locked();
@@ -537,7 +565,7 @@ void ChildState::next_stop_stage_locked() {
       std::weak_ptr<ChildState> weak = weak_from_this();
       auto t = loop->add_timer(Clock::now() + step.wait, [weak] {
         if (auto s = weak.lock()) {
-          Registration done;
+          Finished done;
           std::lock_guard lock{s->mu};
           s->stop_timer = 0;
           s->next_stop_stage_locked();
@@ -571,7 +599,7 @@ void ChildState::schedule_poll_locked() {
 }
 
 void ChildState::on_poll() {
-  Registration done;
+  Finished done;
   std::lock_guard lock{mu};
   poll_timer = 0;
   if (!sequence_running) return;
@@ -587,6 +615,7 @@ void ChildState::on_poll() {
 }  // namespace detail
 
 using detail::ChildState;
+using detail::Finished;
 
 std::string ExitStatus::to_string() const {
   switch (state_) {
@@ -770,7 +799,7 @@ const Completed& Process::wait() const {
     (void)detail::sys::call(detail::sys::Call::waitid, [&] {
       return ::syscall(SYS_waitid, P_PIDFD, fd, &info, WEXITED | WNOWAIT, nullptr);
     });
-    Registration done;
+    Finished done;
     lock.lock();
     if (state_->reap_locked()) {
       done = state_->maybe_finish_locked();
@@ -810,7 +839,7 @@ Result<void> Process::signal(int sig) const {
 }
 
 Result<void> Process::kill() const {
-  Registration done;
+  Finished done;
   std::lock_guard lock{state_->mu};
   if (!state_->tree_alive_locked())
     return Error{make_error_code(errc::process_exited), "kill: process already exited"};
@@ -825,10 +854,28 @@ Result<void> Process::kill() const {
 }
 
 void Process::stop() const {
-  Registration done;
+  Finished done;
   std::lock_guard lock{state_->mu};
   state_->begin_stop_locked(StopReason::requested, "Process::stop()");
   done = state_->maybe_finish_locked();
+}
+
+void Process::on_exit(std::function<void(const Completed&)> fn) const {
+  std::unique_lock lock{state_->mu};
+  if (!state_->finished) {
+    state_->on_exit.push_back(std::move(fn));
+    return;
+  }
+  lock.unlock();
+  auto child = state_;
+  child->loop->post([child, fn = std::move(fn)] { fn(child->result); });
+}
+
+std::future<Completed> Process::wait_async() const {
+  auto promise = std::make_shared<std::promise<Completed>>();
+  auto future = promise->get_future();
+  on_exit([promise](const Completed& c) { promise->set_value(c); });
+  return future;
 }
 
 void Process::detach() noexcept {

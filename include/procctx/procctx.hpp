@@ -5,3 +5,4 @@
 #include <procctx/context.hpp>
 #include <procctx/process.hpp>
 #include <procctx/result.hpp>
+#include <procctx/group.hpp>

@@ -23,7 +23,10 @@
 #include <procctx/export.hpp>
 #include <procctx/result.hpp>
 
+#include <coroutine>
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <memory>
 #include <span>
 #include <string>
@@ -238,6 +241,33 @@ class PROCCTX_EXPORT Process {
   void stop() const;
   // Lets the child outlive this handle. procctx still reaps it.
   void detach() noexcept;
+
+  // Runs fn(outcome) once, on procctx's loop thread, when the outcome is
+  // known (soon, if it already is). It shares the thread that serves every
+  // child and timer: keep it short, never block in it. The Completed is
+  // valid during the call.
+  void on_exit(std::function<void(const Completed&)> fn) const;
+  // The outcome as a future (a copy; captured output is shared, not copied).
+  std::future<Completed> wait_async() const;
+
+  // co_await process.completion() suspends until the outcome is known and
+  // resumes the coroutine on procctx's loop thread (the same rules as
+  // on_exit apply to what runs there before the next suspension). The
+  // Process must outlive the co_await.
+  class CompletionAwaiter {
+   public:
+    bool await_ready() const noexcept { return process_->try_wait() != nullptr; }
+    void await_suspend(std::coroutine_handle<> h) const {
+      process_->on_exit([h](const Completed&) { h.resume(); });
+    }
+    const Completed& await_resume() const { return process_->wait(); }
+
+   private:
+    friend class Process;
+    explicit CompletionAwaiter(const Process* p) : process_(p) {}
+    const Process* process_;
+  };
+  CompletionAwaiter completion() const noexcept { return CompletionAwaiter{this}; }
 
   // Pipe ends for Stdio::pipe() streams (closed Writer/Reader otherwise).
   Writer& in() noexcept { return in_; }

@@ -1,0 +1,195 @@
+#include <procctx/group.hpp>
+
+#include "child_linux.hpp"
+#include "sys_linux.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+namespace procctx {
+namespace detail {
+
+struct GroupState : std::enable_shared_from_this<GroupState> {
+  struct Job {
+    Command cmd;
+    SourceLocation where;
+    std::optional<Process> process;
+    Canceler cancel;  // of the job's own context
+  };
+
+  GroupOptions options;
+  Context ctx;
+  Canceler cancel_group;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Job> jobs;
+  std::vector<Outcome> outcomes;
+  std::deque<std::size_t> queue;
+  std::size_t running = 0;
+  std::size_t settled = 0;  // jobs with an outcome
+
+  bool slot_free_locked() const { return options.limit == 0 || running < options.limit; }
+
+  // Starts queued jobs while slots are free; returns the cause to cancel
+  // the group with (fail-fast on a spawn error), if any.
+  std::optional<std::string> start_locked() {
+    std::optional<std::string> fail;
+    while (!queue.empty() && slot_free_locked()) {
+      std::size_t i = queue.front();
+      queue.pop_front();
+      Job& job = jobs[i];
+      Outcome& out = outcomes[i];
+      if (ctx.done()) {
+        out.state = Outcome::State::never_started;
+        out.error = Error{ctx.err(), "never started: " + ctx.cause()};
+        ++settled;
+        continue;
+      }
+      auto [job_ctx, job_cancel] = with_cancel(ctx);
+      auto p = job.cmd.spawn(job_ctx, job.where);
+      if (!p) {
+        out.state = Outcome::State::failed_to_start;
+        out.error = std::move(p).error();
+        ++settled;
+        if (options.fail_fast && !fail) fail = out.error->message();
+        continue;
+      }
+      job.cancel = std::move(job_cancel);
+      job.process.emplace(std::move(*p));
+      ++running;
+      std::weak_ptr<GroupState> weak = weak_from_this();
+      job.process->on_exit([weak, i](const Completed& c) {
+        if (auto s = weak.lock()) s->finished(i, c);
+      });
+    }
+    cv.notify_all();
+    return fail;
+  }
+
+  // On the loop thread: job i has its outcome.
+  void finished(std::size_t i, const Completed& c) {
+    std::optional<std::string> fail;
+    Canceler done_cancel;
+    std::optional<Process> done_process;
+    {
+      std::lock_guard lock{mu};
+      Outcome& out = outcomes[i];
+      out.state = Outcome::State::completed;
+      out.completed = c;
+      done_cancel = std::move(jobs[i].cancel);
+      done_process = std::move(jobs[i].process);
+      --running;
+      ++settled;
+      if (options.fail_fast && !c.status.success() && !ctx.done()) {
+        std::string name = c.argv.empty() ? std::string{"command"} : "'" + c.argv[0] + "'";
+        fail = name + " " + c.status.to_string();
+      }
+      if (!fail) fail = start_locked();
+    }
+    // Outside the lock: cancelling runs context callbacks.
+    if (fail) {
+      cancel_group(*fail);
+      std::lock_guard lock{mu};
+      (void)start_locked();  // settles the queue as never started
+    }
+  }
+};
+
+}  // namespace detail
+
+Group::Group(const Context& parent, GroupOptions options) : state_(std::make_shared<detail::GroupState>()) {
+  auto [ctx, cancel] = with_cancel(parent);
+  state_->options = options;
+  state_->ctx = ctx;
+  state_->cancel_group = std::move(cancel);
+}
+
+Group::~Group() {
+  cancel("group destroyed");
+  (void)wait();
+}
+
+std::size_t Group::spawn(Command cmd, SourceLocation where) {
+  std::optional<std::string> fail;
+  std::size_t index;
+  {
+    std::lock_guard lock{state_->mu};
+    index = state_->jobs.size();
+    state_->jobs.push_back({std::move(cmd), where, std::nullopt, Canceler{}});
+    state_->outcomes.emplace_back();
+    state_->queue.push_back(index);
+    fail = state_->start_locked();
+  }
+  if (fail) {
+    state_->cancel_group(*fail);
+    std::lock_guard lock{state_->mu};
+    (void)state_->start_locked();
+  }
+  return index;
+}
+
+const std::vector<Outcome>& Group::wait() {
+  std::unique_lock lock{state_->mu};
+  state_->cv.wait(lock, [&] { return state_->settled == state_->jobs.size(); });
+  return state_->outcomes;
+}
+
+void Group::cancel(std::string cause) {
+  state_->cancel_group(std::move(cause));
+  std::lock_guard lock{state_->mu};
+  (void)state_->start_locked();
+}
+
+const Context& Group::context() const noexcept { return state_->ctx; }
+
+Result<PipelineOutcome> Pipeline::run(const Context& parent) const {
+  if (stages_.empty()) return Error{make_error_code(errc::invalid_argument), "pipeline: no stages"};
+  auto [ctx, cancel] = with_cancel(parent);
+  std::vector<Process> running;
+  std::optional<Error> failure;
+  detail::sys::UniqueFd upstream;  // read end feeding the next stage
+  for (std::size_t i = 0; i < stages_.size() && !failure; ++i) {
+    Command cmd = stages_[i];
+    detail::sys::UniqueFd downstream_write, next_upstream;
+    if (i + 1 < stages_.size()) {
+      auto p = detail::sys::make_pipe();
+      if (!p) {
+        failure = std::move(p).error().wrap("pipeline stage " + std::to_string(i + 1));
+        break;
+      }
+      downstream_write = std::move(p->write);
+      next_upstream = std::move(p->read);
+      cmd.out(Stdio::fd(downstream_write.get()));
+    }
+    if (upstream) cmd.in(Stdio::fd(upstream.get()));
+    auto p = cmd.spawn(ctx);
+    if (!p) {
+      failure = std::move(p).error().wrap("pipeline stage " + std::to_string(i + 1));
+      break;
+    }
+    running.push_back(std::move(*p));
+    // Our copies of the pipe ends go now, so EOF and EPIPE travel between
+    // the stages as they would in a shell.
+    upstream = std::move(next_upstream);
+  }
+  upstream.reset();
+  if (failure) cancel("a pipeline stage could not start");
+  PipelineOutcome out;
+  for (auto& p : running) out.stages.push_back(p.wait());
+  if (failure) return std::move(*failure);
+  out.deciding_stage = out.stages.size() - 1;
+  if (pipefail_) {
+    for (std::size_t i = 0; i < out.stages.size(); ++i) {
+      if (!out.stages[i].status.success()) {
+        out.deciding_stage = i;
+        break;
+      }
+    }
+  }
+  out.status = out.stages[out.deciding_stage].status;
+  return out;
+}
+
+}  // namespace procctx
