@@ -11,6 +11,7 @@
 #   BUILD_DIR         where the release build is (default build/release)
 #   SPAWN_BENCH_ARGS  extra options for spawn_bench, e.g. "--big-gib 2"
 #   GO_PEER_ARGS      extra options for the Go peer, e.g. "-reps 1"
+#   GROUP_BENCH_ARGS  extra options for group_bench, e.g. "--jobs 3000"
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -98,6 +99,14 @@ last_output=
 # shellcheck disable=SC2086  # the extra options are meant to split
 run_tool spawn_bench "$bench_dir/spawn_bench" ${SPAWN_BENCH_ARGS:-}
 while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
+
+# --- group_bench: W7, many short jobs at concurrency 2 beside xargs and GNU parallel
+if [ -x "$bench_dir/group_bench" ]; then
+  last_output=
+  # shellcheck disable=SC2086
+  run_tool group_bench "$bench_dir/group_bench" ${GROUP_BENCH_ARGS:-}
+  while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
+fi
 
 # --- the Go peer of W3 (only when a Go toolchain was found at configure time)
 go_note="not built (no Go toolchain at configure time)"

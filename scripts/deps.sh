@@ -6,7 +6,7 @@ set -euo pipefail
 want=(cmake ninja-build g++ make pkg-config)
 case "${1:-build}" in
   test)  want+=(clang libgtest-dev libgmock-dev libbenchmark-dev) ;;
-  bench) want+=(libbenchmark-dev golang-1.19-go python3) ;;
+  bench) want+=(libbenchmark-dev golang-1.19-go parallel) ;;
 esac
 
 missing=()
