@@ -2,7 +2,13 @@
 #include <procctx/procctx.hpp>
 
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
 
 #include <sys/resource.h>
 
@@ -38,8 +44,33 @@ int main() {
                       .rlimit(RLIMIT_AS, 1 << 30, 1 << 30)
                       .out(procctx::Stdio::capture())
                       .run(ctx);
-  if (hardened) std::cout << "hardened: " << hardened->status.to_string() << ", sees:\n" << hardened->out.text();
-  else std::cout << "hardened: " << hardened.error().message() << "\n";
+  if (hardened)
+    std::cout << "hardened: " << hardened->status.to_string() << ", sees:\n" << hardened->out.text();
+  else
+    std::cout << "hardened: " << hardened.error().message() << "\n";
+
+  // Many at once, and a pipeline (as in the README).
+  std::vector<std::string> files;
+  for (int i = 0; i < 3; ++i) {
+    files.push_back("/tmp/procctx-tour-" + std::to_string(::getpid()) + "-" + std::to_string(i));
+    std::ofstream{files.back()} << "some text " << i << "\n";
+  }
+  {
+    procctx::Group g{ctx, {.limit = 8, .fail_fast = true}};
+    for (const auto& f : files) g.spawn(procctx::Command{"gzip", {"-k", f}});
+    for (const procctx::Outcome& o : g.wait())
+      if (!o.success()) std::cerr << (o.error ? o.error->message() : o.completed->status.to_string()) << "\n";
+  }
+  for (const auto& f : files) {
+    std::remove(f.c_str());
+    std::remove((f + ".gz").c_str());
+  }
+  auto words = (procctx::Command{"cat", {"/etc/os-release"}} |
+                procctx::Command{"wc", {"-w"}}.out(procctx::Stdio::capture()))
+                   .pipefail()
+                   .run(ctx);
+  if (!words) return 1;
+  std::cout << "words in /etc/os-release: " << words->stages.back().out.text();
 
   // The same shape, for a command that exists everywhere.
   auto ls = procctx::Command{"ls", {"/"}}.out(procctx::Stdio::capture()).run(ctx);

@@ -14,8 +14,8 @@
 #include "sys_linux.hpp"
 
 #include <condition_variable>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <procctx/source_location.hpp>
@@ -55,8 +55,8 @@ class Capture {
   char* buf_ = nullptr;
   std::size_t cap_ = 0;
   bool mapped_ = false;
-  std::size_t len_ = 0;   // linear phase
-  bool ring_ = false;     // past the limit
+  std::size_t len_ = 0;  // linear phase
+  bool ring_ = false;    // past the limit
   std::size_t ring_pos_ = 0;
   std::uint64_t dropped_ = 0;
 };

@@ -178,11 +178,21 @@ Command& Command::profile(const Profile& p) & {
 
 int rlimit_from_name(std::string_view name) noexcept {
   static constexpr std::array<std::pair<const char*, int>, 16> kLimits{{
-      {"AS", RLIMIT_AS},         {"CORE", RLIMIT_CORE},       {"CPU", RLIMIT_CPU},
-      {"DATA", RLIMIT_DATA},     {"FSIZE", RLIMIT_FSIZE},     {"LOCKS", RLIMIT_LOCKS},
-      {"MEMLOCK", RLIMIT_MEMLOCK}, {"MSGQUEUE", RLIMIT_MSGQUEUE}, {"NICE", RLIMIT_NICE},
-      {"NOFILE", RLIMIT_NOFILE}, {"NPROC", RLIMIT_NPROC},     {"RSS", RLIMIT_RSS},
-      {"RTPRIO", RLIMIT_RTPRIO}, {"RTTIME", RLIMIT_RTTIME},   {"SIGPENDING", RLIMIT_SIGPENDING},
+      {"AS", RLIMIT_AS},
+      {"CORE", RLIMIT_CORE},
+      {"CPU", RLIMIT_CPU},
+      {"DATA", RLIMIT_DATA},
+      {"FSIZE", RLIMIT_FSIZE},
+      {"LOCKS", RLIMIT_LOCKS},
+      {"MEMLOCK", RLIMIT_MEMLOCK},
+      {"MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"NICE", RLIMIT_NICE},
+      {"NOFILE", RLIMIT_NOFILE},
+      {"NPROC", RLIMIT_NPROC},
+      {"RSS", RLIMIT_RSS},
+      {"RTPRIO", RLIMIT_RTPRIO},
+      {"RTTIME", RLIMIT_RTTIME},
+      {"SIGPENDING", RLIMIT_SIGPENDING},
       {"STACK", RLIMIT_STACK},
   }};
   if (name.size() > 7 && iequals(name.substr(0, 7), "RLIMIT_")) name.remove_prefix(7);

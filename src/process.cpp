@@ -10,9 +10,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -154,8 +154,10 @@ Capture& Capture::operator=(Capture&& o) noexcept {
 
 void Capture::release() noexcept {
   if (!buf_) return;
-  if (mapped_) ::munmap(buf_, cap_);
-  else delete[] buf_;
+  if (mapped_)
+    ::munmap(buf_, cap_);
+  else
+    delete[] buf_;
   buf_ = nullptr;
   cap_ = 0;
 }
@@ -226,8 +228,11 @@ Output Capture::finish() {
   if (buf_) {
     char* p = std::exchange(buf_, nullptr);
     std::size_t cap = std::exchange(cap_, 0);
-    if (mapped_) storage = std::shared_ptr<const char[]>(p, [cap](const char* q) { ::munmap(const_cast<char*>(q), cap); });
-    else storage = std::shared_ptr<const char[]>(p, [](const char* q) { delete[] q; });
+    if (mapped_)
+      storage =
+          std::shared_ptr<const char[]>(p, [cap](const char* q) { ::munmap(const_cast<char*>(q), cap); });
+    else
+      storage = std::shared_ptr<const char[]>(p, [](const char* q) { delete[] q; });
   }
   Output out{std::move(storage), size, ring_ ? dropped_ : 0, cut};
   len_ = 0;
@@ -433,8 +438,10 @@ void Finished::run() noexcept {
   };
   // on_exit callbacks run on the loop thread, as documented, even when a
   // waiter's thread noticed the exit first.
-  if (child->loop->on_loop_thread()) invoke();
-  else child->loop->post(std::move(invoke));
+  if (child->loop->on_loop_thread())
+    invoke();
+  else
+    child->loop->post(std::move(invoke));
 }
 
 Finished ChildState::maybe_finish_locked() {

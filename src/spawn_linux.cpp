@@ -91,7 +91,8 @@ void build_env(const Command& cmd, Env& env) {
     std::string_view kv{*e};
     std::string_view key = kv.substr(0, kv.find('='));
     const auto& keep = cmd.env_kept();
-    if (!cmd.env_cleared() || std::find(keep.begin(), keep.end(), key) != keep.end()) env.owned.emplace_back(kv);
+    if (!cmd.env_cleared() || std::find(keep.begin(), keep.end(), key) != keep.end())
+      env.owned.emplace_back(kv);
   }
   for (const auto& edit : cmd.env_edits()) {
     const std::string& key = edit.first;
@@ -221,14 +222,16 @@ Result<void> plan_stdio(const Command& cmd, ChildPlan& plan, FdPlan& fds) {
 }
 
 std::string rlimit_name(int resource) {
-  static const char* const names[] = {"CPU",   "FSIZE",    "DATA", "STACK",  "CORE",   "RSS",
-                                      "NPROC", "NOFILE",   "MEMLOCK", "AS",  "LOCKS",  "SIGPENDING",
-                                      "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"};
+  static const char* const names[] = {"CPU",      "FSIZE",  "DATA",    "STACK", "CORE",  "RSS",
+                                      "NPROC",    "NOFILE", "MEMLOCK", "AS",    "LOCKS", "SIGPENDING",
+                                      "MSGQUEUE", "NICE",   "RTPRIO",  "RTTIME"};
   if (resource >= 0 && resource < 16) return std::string{"RLIMIT_"} + names[resource];
   return "rlimit " + std::to_string(resource);
 }
 
-Error invalid(std::string message) { return Error{make_error_code(errc::invalid_argument), std::move(message)}; }
+Error invalid(std::string message) {
+  return Error{make_error_code(errc::invalid_argument), std::move(message)};
+}
 
 // Ids of users and groups, resolved in the parent (NSS may load modules and
 // allocate: never in the child).
@@ -302,7 +305,8 @@ Result<void> plan_isolation(const Command& cmd, ChildPlan& plan, Credentials& cr
     std::string name = rlimit_name(l.resource);
     if (l.resource < 0 || l.resource >= RLIM_NLIMITS) return invalid(name + ": no such resource");
     if (l.soft > l.hard) {
-      return invalid(name + ": soft limit " + std::to_string(l.soft) + " above hard limit " + std::to_string(l.hard));
+      return invalid(name + ": soft limit " + std::to_string(l.soft) + " above hard limit " +
+                     std::to_string(l.hard));
     }
     rlimit current{};
     ::getrlimit(static_cast<__rlimit_resource_t>(l.resource), &current);
@@ -313,7 +317,8 @@ Result<void> plan_isolation(const Command& cmd, ChildPlan& plan, Credentials& cr
     plan.rlimits[plan.nrlimits++] = {l.resource, l.soft, l.hard};
   }
   if (cmd.umask()) {
-    if (*cmd.umask() > 0777) return invalid("umask " + std::to_string(*cmd.umask()) + ": not a mode (0 to 0777)");
+    if (*cmd.umask() > 0777)
+      return invalid("umask " + std::to_string(*cmd.umask()) + ": not a mode (0 to 0777)");
     plan.umask = static_cast<int>(*cmd.umask());
   }
   plan.no_new_privs = cmd.no_new_privs_set();
@@ -329,11 +334,15 @@ Result<void> plan_isolation(const Command& cmd, ChildPlan& plan, Credentials& cr
 Result<void> plan_passed_fds(const Command& cmd, ChildPlan& plan) {
   for (const auto& [parent_fd, child_fd] : cmd.passed_fds()) {
     std::string what = "pass_fd(" + std::to_string(parent_fd) + ", " + std::to_string(child_fd) + ")";
-    if (child_fd < 3) return invalid(what + ": child fd " + std::to_string(child_fd) + " is stdio; use in()/out()/err() with Stdio::fd()");
+    if (child_fd < 3)
+      return invalid(what + ": child fd " + std::to_string(child_fd) +
+                     " is stdio; use in()/out()/err() with Stdio::fd()");
     for (int i = 0; i < plan.nfds; ++i) {
-      if (plan.target[i] == child_fd) return invalid(what + ": child fd " + std::to_string(child_fd) + " is given twice");
+      if (plan.target[i] == child_fd)
+        return invalid(what + ": child fd " + std::to_string(child_fd) + " is given twice");
     }
-    if (::fcntl(parent_fd, F_GETFD) == -1) return sys::error(errno, what + ": fd " + std::to_string(parent_fd) + " is not open");
+    if (::fcntl(parent_fd, F_GETFD) == -1)
+      return sys::error(errno, what + ": fd " + std::to_string(parent_fd) + " is not open");
     if (plan.nfds == ChildPlan::kMaxFds) return invalid(what + ": too many passed fds");
     plan.source[plan.nfds] = parent_fd;
     plan.target[plan.nfds] = child_fd;

@@ -15,8 +15,24 @@
 namespace procctx::detail {
 
 // The steps of the child, in order. Names appear in spawn errors.
-enum class ChildStep : int { none = 0, signals, session, process_group, cgroup, rlimits, umask, chdir, groups, gid, uid,
-  no_new_privs, parent_death, fds, close_fds, exec };
+enum class ChildStep : int {
+  none = 0,
+  signals,
+  session,
+  process_group,
+  cgroup,
+  rlimits,
+  umask,
+  chdir,
+  groups,
+  gid,
+  uid,
+  no_new_privs,
+  parent_death,
+  fds,
+  close_fds,
+  exec
+};
 const char* step_name(ChildStep s) noexcept;
 
 struct ChildPlan {
@@ -48,13 +64,13 @@ struct ChildPlan {
   static constexpr int kMaxLimits = 16;
   Limit rlimits[kMaxLimits] = {};
   int nrlimits = 0;
-  int umask = -1;                    // -1: inherit
+  int umask = -1;  // -1: inherit
   const unsigned int* groups = nullptr;
-  int ngroups = -1;                  // -1: leave the supplementary groups alone
-  long gid = -1, uid = -1;           // -1: keep
+  int ngroups = -1;         // -1: leave the supplementary groups alone
+  long gid = -1, uid = -1;  // -1: keep
   bool no_new_privs = false;
   int parent_death_signal = 0;
-  pid_t parent_pid = 0;              // with parent_death_signal: who must still be there
+  pid_t parent_pid = 0;  // with parent_death_signal: who must still be there
 
   // Written by the child on failure.
   ChildStep failed_step = ChildStep::none;

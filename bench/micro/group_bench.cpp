@@ -47,13 +47,20 @@ double peer_rate(const std::string& runner, int n) {
   auto r = procctx::Command{"/bin/sh", {"-c", script}}.out(procctx::Stdio::null()).run();
   double s = seconds_since(t0);
   if (!r || !r->status.success()) {
-    std::printf("  %s: %s\n", runner.c_str(), r ? r->status.to_string().c_str() : r.error().message().c_str());
+    std::printf("  %s: %s\n", runner.c_str(),
+                r ? r->status.to_string().c_str() : r.error().message().c_str());
     return 0;
   }
   return n / s;
 }
 
-bool have(const char* program) { return procctx::Command{"sh", {"-c", std::string{"command -v "} + program}}.out(procctx::Stdio::null()).run().value().status.success(); }
+bool have(const char* program) {
+  return procctx::Command{"sh", {"-c", std::string{"command -v "} + program}}
+      .out(procctx::Stdio::null())
+      .run()
+      .value()
+      .status.success();
+}
 
 }  // namespace
 
@@ -62,9 +69,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     int v = std::atoi(argv[i + 1]);
-    if (a == "--jobs") jobs = v;
-    else if (a == "--reps") reps = v;
-    else if (a == "--parallel-jobs") parallel_jobs = v;
+    if (a == "--jobs")
+      jobs = v;
+    else if (a == "--reps")
+      reps = v;
+    else if (a == "--parallel-jobs")
+      parallel_jobs = v;
     else {
       std::fprintf(stderr, "group_bench: unknown option %s (--jobs --reps --parallel-jobs)\n", a.c_str());
       return 2;
@@ -72,24 +82,29 @@ int main(int argc, char** argv) {
   }
   int per_rep = std::max(1, jobs / reps);
   bool parallel = have("parallel");
-  std::printf("== W7: %d x %d /bin/true jobs at concurrency 2 (GNU parallel: %d x %d) ==\n", reps, per_rep, reps,
-              parallel_jobs);
+  std::printf("== W7: %d x %d /bin/true jobs at concurrency 2 (GNU parallel: %d x %d) ==\n", reps, per_rep,
+              reps, parallel_jobs);
   std::vector<double> ours, xargs, gnu;
   for (int r = 0; r < reps; ++r) {
     ours.push_back(group_rate(per_rep));
     xargs.push_back(peer_rate("xargs -P2 -n1 /bin/true", per_rep));
     if (parallel) gnu.push_back(peer_rate("parallel -j2 /bin/true {}", parallel_jobs));
-    std::printf("  rep %d: group %.0f jobs/s, xargs %.0f jobs/s%s\n", r + 1, ours.back(), xargs.back(),
-                parallel ? (", parallel " + std::to_string(static_cast<int>(gnu.back())) + " jobs/s").c_str() : "");
+    std::printf(
+        "  rep %d: group %.0f jobs/s, xargs %.0f jobs/s%s\n", r + 1, ours.back(), xargs.back(),
+        parallel ? (", parallel " + std::to_string(static_cast<int>(gnu.back())) + " jobs/s").c_str() : "");
   }
   double o = median(ours), x = median(xargs);
   std::printf("\n== summary ==\n");
-  std::printf("W7 %d true jobs at concurrency 2: procctx Group %.0f jobs/s vs xargs -P2 %.0f jobs/s = %.2fx (target >= 1.00x) %s\n",
-              per_rep * reps, o, x, o / x, o / x >= 1.0 ? "MET" : "MISSED");
+  std::printf(
+      "W7 %d true jobs at concurrency 2: procctx Group %.0f jobs/s vs xargs -P2 %.0f jobs/s = %.2fx (target "
+      ">= 1.00x) %s\n",
+      per_rep * reps, o, x, o / x, o / x >= 1.0 ? "MET" : "MISSED");
   if (parallel) {
     double g = median(gnu);
-    std::printf("W7 true jobs at concurrency 2, GNU parallel: procctx Group %.0f jobs/s vs parallel -j2 %.0f jobs/s = %.2fx (info)\n",
-                o, g, o / g);
+    std::printf(
+        "W7 true jobs at concurrency 2, GNU parallel: procctx Group %.0f jobs/s vs parallel -j2 %.0f jobs/s "
+        "= %.2fx (info)\n",
+        o, g, o / g);
   } else {
     std::printf("W7 GNU parallel: SKIPPED (parallel is not installed)\n");
   }

@@ -157,9 +157,9 @@ enum class Leftovers { leave, kill };
 // in the parent at spawn; an unknown one is an error before anything runs.
 class Principal {
  public:
-  Principal(std::string name) : name_(std::move(name)) {}        // NOLINT: implicit by design
-  Principal(const char* name) : name_(name) {}                   // NOLINT
-  Principal(unsigned int id) : id_(id), by_id_(true) {}          // NOLINT
+  Principal(std::string name) : name_(std::move(name)) {}  // NOLINT: implicit by design
+  Principal(const char* name) : name_(name) {}             // NOLINT
+  Principal(unsigned int id) : id_(id), by_id_(true) {}    // NOLINT
   bool by_id() const noexcept { return by_id_; }
   unsigned int id() const noexcept { return id_; }
   const std::string& name() const noexcept { return name_; }

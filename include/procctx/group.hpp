@@ -83,7 +83,7 @@ class PROCCTX_EXPORT Group {
 // The outcome of a Pipeline: every stage's, and the one that decides.
 struct PipelineOutcome {
   std::vector<Completed> stages;
-  ExitStatus status;             // the last stage's, or with pipefail the first failing one's
+  ExitStatus status;  // the last stage's, or with pipefail the first failing one's
   std::size_t deciding_stage = 0;
   bool success() const noexcept { return status.success(); }
 };

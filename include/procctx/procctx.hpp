@@ -3,6 +3,6 @@
 
 #include <procctx/command.hpp>
 #include <procctx/context.hpp>
+#include <procctx/group.hpp>
 #include <procctx/process.hpp>
 #include <procctx/result.hpp>
-#include <procctx/group.hpp>

@@ -96,8 +96,8 @@ class Output {
   std::string_view text() const noexcept { return {storage_ ? storage_.get() : "", size_}; }
   std::string str() const { return std::string{text()}; }
   operator std::string_view() const noexcept { return text(); }  // NOLINT: a view of the bytes
-  std::uint64_t dropped() const noexcept { return dropped_; }     // bytes dropped between head and tail
-  std::size_t cut() const noexcept { return cut_; }               // where in text() they were dropped
+  std::uint64_t dropped() const noexcept { return dropped_; }    // bytes dropped between head and tail
+  std::size_t cut() const noexcept { return cut_; }              // where in text() they were dropped
   std::uint64_t total() const noexcept { return size_ + dropped_; }
   bool truncated() const noexcept { return dropped_ > 0; }
 

@@ -77,7 +77,8 @@ TEST_F(GroupTest, TheLimitIsNeverExceeded) {
   auto dir = std::filesystem::temp_directory_path() / ("procctx-limit-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   Group g{procctx::background(), {.limit = 3}};
-  for (int i = 0; i < 12; ++i) g.spawn(helper_cmd({"concurrency", dir.string(), "0.1"}).out(Stdio::capture()));
+  for (int i = 0; i < 12; ++i)
+    g.spawn(helper_cmd({"concurrency", dir.string(), "0.1"}).out(Stdio::capture()));
   int most = 0;
   for (const auto& o : g.wait()) {
     ASSERT_TRUE(o.success());
@@ -103,7 +104,8 @@ TEST_F(GroupTest, DestroyingAGroupWithAHundredRunningChildrenIsBoundedByTheStopS
   auto t0 = Clock::now();
   {
     Group g{procctx::background()};
-    for (int i = 0; i < 100; ++i) g.spawn(helper_cmd({"ignore-term", "30"}).out(Stdio::null()).stop({{SIGTERM, 500ms}, {SIGKILL}}));
+    for (int i = 0; i < 100; ++i)
+      g.spawn(helper_cmd({"ignore-term", "30"}).out(Stdio::null()).stop({{SIGTERM, 500ms}, {SIGKILL}}));
     std::this_thread::sleep_for(200ms);
   }
   EXPECT_LT(Clock::now() - t0, 10s);
@@ -196,7 +198,8 @@ TEST_F(GroupTest, PipefailReportsTheFirstFailingStage) {
 
 TEST_F(GroupTest, CancellingMidPipelineStopsEveryStage) {
   auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 200ms);
-  auto r = (helper_cmd({"sleep", "30"}) | helper_cmd({"echo-stdin"}) | helper_cmd({"count-stdin"}).out(Stdio::null()))
+  auto r = (helper_cmd({"sleep", "30"}) | helper_cmd({"echo-stdin"}) |
+            helper_cmd({"count-stdin"}).out(Stdio::null()))
                .run(ctx);
   ASSERT_TRUE(r);
   for (const auto& s : r->stages) EXPECT_EQ(s.stop_reason, StopReason::deadline) << s.status.to_string();

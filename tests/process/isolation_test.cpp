@@ -42,7 +42,8 @@ class Isolation : public procctx::test::ProcessTest {
 TEST_F(Isolation, ClearedEnvironmentKeepsOnlyTheAllowlistAndEdits) {
   ::setenv("PROCCTX_KEEP_A", "kept", 1);
   ::setenv("PROCCTX_DROP_B", "dropped", 1);
-  auto env = out_of(helper_cmd({"env"}).env_clear().env_keep({"PROCCTX_KEEP_A", "PROCCTX_UNSET_C"}).env("D", "4"));
+  auto env =
+      out_of(helper_cmd({"env"}).env_clear().env_keep({"PROCCTX_KEEP_A", "PROCCTX_UNSET_C"}).env("D", "4"));
   EXPECT_EQ(env, "PROCCTX_KEEP_A=kept\nD=4\n");
   ::unsetenv("PROCCTX_KEEP_A");
   ::unsetenv("PROCCTX_DROP_B");
@@ -63,7 +64,8 @@ TEST_F(Isolation, UserGroupAndSupplementaryGroups) {
 TEST_F(Isolation, NumericUserWithoutPasswdEntryNeedsAGroup) {
   auto r = helper_cmd({"ids"}).user(4242u).run();
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message().find("user 4242 has no passwd entry: give group() as well"), std::string::npos)
+  EXPECT_NE(r.error().message().find("user 4242 has no passwd entry: give group() as well"),
+            std::string::npos)
       << r.error().message();
   if (!root()) return;
   EXPECT_EQ(out_of(helper_cmd({"ids"}).user(4242u).group(4242u)), "uid=4242,4242 gid=4242,4242 groups=\n");
@@ -90,7 +92,8 @@ TEST_F(Isolation, RlimitsAreSeenInProcSelfLimits) {
 TEST_F(Isolation, BadRlimitsAreErrorsNamingTheLimit) {
   auto soft = helper_cmd({"exit", "0"}).rlimit(RLIMIT_NOFILE, 300, 200).run();
   ASSERT_FALSE(soft);
-  EXPECT_NE(soft.error().message().find("RLIMIT_NOFILE: soft limit 300 above hard limit 200"), std::string::npos)
+  EXPECT_NE(soft.error().message().find("RLIMIT_NOFILE: soft limit 300 above hard limit 200"),
+            std::string::npos)
       << soft.error().message();
   auto unknown = helper_cmd({"exit", "0"}).rlimit(99, 1, 1).run();
   ASSERT_FALSE(unknown);
@@ -157,7 +160,8 @@ TEST_F(Isolation, ParentDeathSignalSurvivesTheSpawningThread) {
 }
 
 TEST_F(Isolation, ParentDeathSignalFiresWhenTheSpawningProcessDies) {
-  auto spawner = procctx::Command{PROCCTX_PDEATH_SPAWNER, {procctx::test::helper()}}.out(Stdio::pipe()).spawn();
+  auto spawner =
+      procctx::Command{PROCCTX_PDEATH_SPAWNER, {procctx::test::helper()}}.out(Stdio::pipe()).spawn();
   ASSERT_TRUE(spawner) << spawner.error().message();
   std::string line;
   char c;
@@ -184,12 +188,14 @@ TEST_F(Isolation, HardenedProfile) {
   EXPECT_EQ(out_of(hardened(helper_cmd({"env"}))), "PROCCTX_KEEP_A=kept\n");
   EXPECT_EQ(line_of(out_of(hardened(helper_cmd({"status"}))), "NoNewPrivs:"), "NoNewPrivs:\t1");
   EXPECT_EQ(out_of(hardened(helper_cmd({"umask"}))), "0077\n");
-  EXPECT_EQ(out_of(hardened(helper_cmd({"fds"}).pass_fd(2, 9))), "0 1 2\n") << "the profile closes passed fds";
+  EXPECT_EQ(out_of(hardened(helper_cmd({"fds"}).pass_fd(2, 9))), "0 1 2\n")
+      << "the profile closes passed fds";
   auto session = hardened(helper_cmd({"pgid"})).out(Stdio::capture()).run();
   ASSERT_TRUE(session);
   EXPECT_NE(session->out.text().find("sid=" + std::to_string(session->pid)), std::string::npos);
   if (root()) {
-    EXPECT_EQ(out_of(hardened(helper_cmd({"ids"})).user("nobody")), "uid=65534,65534 gid=65534,65534 groups=\n");
+    EXPECT_EQ(out_of(hardened(helper_cmd({"ids"})).user("nobody")),
+              "uid=65534,65534 gid=65534,65534 groups=\n");
   }
   ::unsetenv("PROCCTX_KEEP_A");
 }

@@ -181,7 +181,7 @@ TEST_F(Spawn, ChildStartsWithDefaultSignalsAndAnEmptyMask) {
 TEST_F(Spawn, ChildLeadsItsOwnProcessGroupByDefault) {
   auto c = run_helper({"pgid"});
   EXPECT_EQ(c.out.text(), "pid=" + std::to_string(c.pid) + " pgid=" + std::to_string(c.pid) +
-                            " sid=" + std::to_string(::getsid(0)) + "\n");
+                              " sid=" + std::to_string(::getsid(0)) + "\n");
   auto none = helper_cmd({"pgid"}).tree(procctx::Tree::none).out(Stdio::capture()).run();
   ASSERT_TRUE(none);
   EXPECT_NE(none->out.text().find(" pgid=" + std::to_string(::getpgrp()) + " "), std::string::npos)
