@@ -93,7 +93,9 @@ Result<fs::path> default_parent() {
     head >> id >> parent >> devno >> root >> mount;
     root = unescape(root);
     mount = unescape(mount);
-    if (own.rfind(root, 0) != 0) continue;  // our cgroup is outside this mount's view
+    // Our cgroup must lie inside this mount's view ("/a" holds "/a/b", not "/ab").
+    bool inside = root == "/" || (own.rfind(root, 0) == 0 && (own.size() == root.size() || own[root.size()] == '/'));
+    if (!inside) continue;
     std::string rel = own.substr(root == "/" ? 0 : root.size());
     fs::path dir = fs::path{mount} / fs::path{rel}.relative_path();
     if (::access(dir.c_str(), W_OK) != 0) {

@@ -85,6 +85,9 @@ class Finished {
 };
 
 struct ChildState : std::enable_shared_from_this<ChildState> {
+  ~ChildState() {
+    if (leaf) cgroup::release(*leaf);  // never leave a leaf behind
+  }
   // Fixed before the child is published.
   pid_t pid = 0;
   std::vector<std::string> argv;
@@ -125,6 +128,8 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   bool stopping = false;          // a stop sequence was started
   bool sequence_running = false;  // ... and the tree may still be alive
   bool detached = false;
+  bool group_gone = false;                 // the process group was seen empty after the leader
+  std::shared_ptr<ChildState> keep_alive;  // set while a stop sequence runs
   Leftovers leftover_policy = Leftovers::leave;
   std::optional<cgroup::Leaf> leaf;  // Tree::cgroup
   // Tree::process_group: descendants seen outside the group when a stop

@@ -261,6 +261,9 @@ bool Context::wait_until(TimePoint t) const {
       bool d = done();
       if (d || Clock::now() >= t) return d;
       lock.lock();
+      // Past the deadline, its timer is due on the loop any moment: wait
+      // for the notification in small steps rather than spin.
+      if (state_->cv.wait_for(lock, std::chrono::milliseconds(1)) == std::cv_status::no_timeout) continue;
     }
   }
 }
@@ -382,7 +385,10 @@ void Canceler::operator()(std::string cause) const {
   if (!state_ || state_->is_done.load(std::memory_order_acquire)) return;
   std::shared_ptr<const std::string> c;
   if (!cause.empty()) c = std::make_shared<const std::string>(std::move(cause));
-  detail::end(state_, make_error_code(errc::canceled), std::move(c));
+  // A strong copy: a callback may destroy this Canceler (and the last other
+  // owner of the state) while the state is still being ended.
+  std::shared_ptr<ContextState> keep = state_;
+  detail::end(keep, make_error_code(errc::canceled), std::move(c));
 }
 
 WithCancel with_cancel(const Context& parent) {

@@ -197,7 +197,16 @@ std::span<char> Capture::space() {
       ring_ = true;
       ring_pos_ = 0;
     } else {
-      if (len_ == cap_) grow();
+      if (len_ == cap_) {
+        try {
+          grow();
+        } catch (const std::bad_alloc&) {
+          // No memory for more: keep what fits as head and tail from here on.
+          limit_ = cap_;
+          half_ = limit_ / 2;
+          return space();
+        }
+      }
       return {buf_ + len_, std::min(cap_, limit_) - len_};
     }
   }
@@ -275,7 +284,7 @@ bool ChildState::reap_locked() {
   result.wall = Clock::now() - started;
   reaped = true;
   // The pidfd itself stays open until the state goes: waiters may be
-  // blocked on it, and it keeps the pid from being reused under us.
+  // blocked on it, and signals through it can never reach a recycled pid.
   loop->unwatch(std::exchange(pid_watch, 0), pidfd.get());
 
   if (stopping) {
@@ -470,7 +479,8 @@ Finished ChildState::maybe_finish_locked() {
   Finished f;
   f.registration_ = std::move(on_ctx_done);
   f.callbacks_ = std::move(on_exit);
-  if (!f.callbacks_.empty()) f.child_ = shared_from_this();
+  // Released only after the caller unlocks: it may be the last reference.
+  f.child_ = keep_alive ? std::move(keep_alive) : (f.callbacks_.empty() ? nullptr : shared_from_this());
   return f;
 }
 
@@ -487,10 +497,16 @@ bool ChildState::tree_alive_locked() {
           if (escapee_alive(e)) return true;
         }
       }
+      // Once seen empty, the group id may be reused by strangers: never
+      // look at (or signal) it again.
+      if (group_gone) return false;
       // One syscall in the common case of an empty group; a listing only
       // when something is there (it may be zombies waiting for their reaper).
-      if (::kill(-pid, 0) != 0) return false;
-      return !tree_members_locked().empty();
+      if (::kill(-pid, 0) != 0 || tree_members_locked().empty()) {
+        group_gone = true;
+        return false;
+      }
+      return true;
   }
   return false;
 }
@@ -511,8 +527,11 @@ Result<void> ChildState::signal_tree_locked(int sig) {
     r = sys::call(sys::Call::pidfd_send_signal,
                   [&] { return ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0); });
   } else {
+    // The leader directly too, in case it moved itself to another group.
+    if (!reaped) ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0);
     // The group id cannot be reused while the leader is unreaped (only this
-    // loop reaps it) or while any member is left.
+    // loop reaps it) or while a member is left; once seen empty, never again.
+    if (reaped && group_gone) return {};
     r = sys::call(sys::Call::kill, [&] { return ::kill(-pid, sig); });
     if (leftover_policy == Leftovers::kill) {
       for (const auto& e : escapees) ::syscall(SYS_pidfd_send_signal, e.pidfd.get(), sig, nullptr, 0);
@@ -549,6 +568,9 @@ void ChildState::begin_stop_locked(StopReason reason, std::string why) {
 }
 
 void ChildState::start_sequence_locked() {
+  // The sequence must run to its end even if every handle is dropped and
+  // the leader is already reaped (then nothing else holds this state).
+  keep_alive = shared_from_this();
   // While the leader lives its descendants can still be found; those that
   // left the group are reported (and, with Leftovers::kill, stopped too).
   if (tree == Tree::process_group && !reaped) find_escapees_locked();
@@ -848,8 +870,10 @@ Result<void> Process::signal(int sig) const {
 Result<void> Process::kill() const {
   Finished done;
   std::lock_guard lock{state_->mu};
-  if (!state_->tree_alive_locked())
+  // A finished outcome never changes again (others may be reading it).
+  if (state_->finished || !state_->tree_alive_locked()) {
     return Error{make_error_code(errc::process_exited), "kill: process already exited"};
+  }
   if (!state_->stopping) {
     state_->stopping = true;
     state_->result.stop_reason = StopReason::requested;

@@ -474,7 +474,10 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
   fds.dev_null.reset();
 
   if (no_stack) return fail(sys::error(ENOMEM, "allocate child stack"));
-  if (pid < 0) return fail(sys::error(static_cast<int>(-pid), "clone"));
+  if (pid < 0) {
+    std::string what = leaf ? "clone into cgroup " + leaf->path.string() : std::string{"clone"};
+    return fail(sys::error(static_cast<int>(-pid), what));
+  }
   sys::UniqueFd owned_pidfd{pidfd};
   if (plan.failed_step != ChildStep::none) {
     kill_and_reap(pidfd);

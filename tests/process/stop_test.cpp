@@ -99,4 +99,38 @@ TEST_F(Stop, SignalGoesToTheChildThroughItsPidfd) {
   EXPECT_EQ(p->wait().stop_reason, StopReason::none);
 }
 
+TEST_F(Stop, ADroppedProcessStillFinishesItsStopSequence) {
+  // sh dies of SIGTERM at once; its background sleep ignores SIGTERM and
+  // must still get the SIGKILL of the second step, with no handle left.
+  auto p = procctx::Command{"sh", {"-c", "(trap '' TERM; exec sleep 30) & echo $!; sleep 30"}}
+               .out(Stdio::pipe())
+               .stop({{SIGTERM, 300ms}, {SIGKILL}})
+               .spawn();
+  ASSERT_TRUE(p);
+  std::string line;
+  char c;
+  for (;;) {
+    auto n = p->out().read({&c, 1});
+    if (!n || *n == 0 || c == '\n') break;
+    line += c;
+  }
+  pid_t stubborn = static_cast<pid_t>(std::stoi(line));
+  std::this_thread::sleep_for(100ms);  // let the trap take effect
+  p = procctx::Result<procctx::Process>{procctx::Error{}};  // drop the only handle
+  for (int i = 0; i < 300 && procctx::test::process_running(stubborn); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(procctx::test::process_running(stubborn));
+}
+
+TEST_F(Stop, KillAfterTheOutcomeIsFinalChangesNothing) {
+  auto p = helper_cmd({"grandchild-holds-stdout", "30"}).out(Stdio::capture()).wait_delay(50ms).spawn();
+  ASSERT_TRUE(p);
+  const auto& c = p->wait();
+  ASSERT_EQ(c.leftovers.size(), 1u);
+  auto k = p->kill();
+  ASSERT_FALSE(k);
+  EXPECT_EQ(k.error().code(), procctx::errc::process_exited);
+  EXPECT_TRUE(c.signals.empty());
+  ::kill(c.leftovers[0].pid, SIGKILL);
+}
+
 }  // namespace

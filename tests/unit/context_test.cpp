@@ -312,6 +312,27 @@ TEST(OnDone, RegisterAndUnregisterFromInsideCallbacks) {
   EXPECT_EQ(other_runs, 0);
 }
 
+TEST(OnDone, ACallbackMayDestroyTheCancelerThatEndsIt) {
+  // The owner of both the Canceler and the Registration dies in the
+  // callback: the context must stay valid until cancelling is over.
+  struct Job {
+    procctx::Canceler cancel;
+    procctx::Registration reg;
+  };
+  auto* job = new Job;
+  bool ran = false;
+  {
+    auto [ctx, cancel] = procctx::with_cancel(procctx::background());
+    job->cancel = std::move(cancel);
+    job->reg = ctx.on_done([job, &ran] {
+      ran = true;
+      delete job;
+    });
+  }
+  job->cancel("owner goes");  // (under ASan a use-after-free would show here)
+  EXPECT_TRUE(ran);
+}
+
 TEST(Fd, BecomesReadableWhenDone) {
   auto [ctx, cancel] = procctx::with_cancel(procctx::background());
   auto fd = ctx.fd();
