@@ -31,13 +31,7 @@ class ClassicMistakes : public procctx::test::ProcessTest {
   }
   // Reads "escaped=PID\n" (the setsid-escape helper's first line).
   static pid_t read_escaped(procctx::Process& p) {
-    std::string line;
-    char c;
-    for (;;) {
-      auto n = p.out().read({&c, 1});
-      if (!n || *n == 0 || c == '\n') break;
-      line += c;
-    }
+    std::string line = procctx::test::read_line(p.out());
     return line.rfind("escaped=", 0) == 0 ? static_cast<pid_t>(std::stoi(line.substr(8))) : 0;
   }
 };

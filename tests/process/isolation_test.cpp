@@ -163,13 +163,7 @@ TEST_F(Isolation, ParentDeathSignalFiresWhenTheSpawningProcessDies) {
   auto spawner =
       procctx::Command{PROCCTX_PDEATH_SPAWNER, {procctx::test::helper()}}.out(Stdio::pipe()).spawn();
   ASSERT_TRUE(spawner) << spawner.error().message();
-  std::string line;
-  char c;
-  for (;;) {
-    auto n = spawner->out().read({&c, 1});
-    if (!n || *n == 0 || c == '\n') break;
-    line += c;
-  }
+  std::string line = procctx::test::read_line(spawner->out());
   ASSERT_EQ(line.rfind("child=", 0), 0u) << line;
   pid_t child = static_cast<pid_t>(std::stoi(line.substr(6)));
   std::this_thread::sleep_for(200ms);

@@ -107,13 +107,7 @@ TEST_F(Stop, ADroppedProcessStillFinishesItsStopSequence) {
                .stop({{SIGTERM, 300ms}, {SIGKILL}})
                .spawn();
   ASSERT_TRUE(p);
-  std::string line;
-  char c;
-  for (;;) {
-    auto n = p->out().read({&c, 1});
-    if (!n || *n == 0 || c == '\n') break;
-    line += c;
-  }
+  std::string line = procctx::test::read_line(p->out());
   pid_t stubborn = static_cast<pid_t>(std::stoi(line));
   std::this_thread::sleep_for(100ms);  // let the trap take effect
   p = procctx::Result<procctx::Process>{procctx::Error{}};  // drop the only handle

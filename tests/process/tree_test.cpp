@@ -69,13 +69,7 @@ TEST_F(TreeTest, TreeNoneSignalsOnlyTheDirectChild) {
                .out(Stdio::pipe())
                .spawn(ctx);
   ASSERT_TRUE(p);
-  std::string line;
-  char c;
-  for (;;) {
-    auto n = p->out().read({&c, 1});
-    if (!n || *n == 0 || c == '\n') break;
-    line += c;
-  }
+  std::string line = procctx::test::read_line(p->out());
   pid_t sleeper = static_cast<pid_t>(std::stoi(line));
   cancel();
   EXPECT_EQ(p->wait().status.signal(), SIGTERM);

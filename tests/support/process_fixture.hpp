@@ -13,6 +13,17 @@
 
 namespace procctx::test {
 
+// One line from a Stdio::pipe() stream, without its newline ("" at EOF).
+inline std::string read_line(procctx::Reader& r) {
+  std::string line;
+  char c;
+  for (;;) {
+    auto n = r.read({&c, 1});
+    if (!n || *n == 0 || c == '\n') return line;
+    line += c;
+  }
+}
+
 class ProcessTest : public ::testing::Test {
  protected:
   void TearDown() override { leaks_.check(); }
