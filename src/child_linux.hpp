@@ -13,6 +13,7 @@
 #include "loop_linux.hpp"
 #include "sys_linux.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -85,9 +86,8 @@ class Finished {
 };
 
 struct ChildState : std::enable_shared_from_this<ChildState> {
-  ~ChildState() {
-    if (leaf) cgroup::release(*leaf);  // never leave a leaf behind
-  }
+  ChildState();
+  ~ChildState();
   // Fixed before the child is published.
   pid_t pid = 0;
   std::vector<std::string> argv;
@@ -128,6 +128,8 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   bool stopping = false;          // a stop sequence was started
   bool sequence_running = false;  // ... and the tree may still be alive
   bool detached = false;
+  bool dropped = false;                    // its Process went away while it ran
+  bool collected = false;                  // a wait()/try_wait() returned the outcome
   bool group_gone = false;                 // the process group was seen empty after the leader
   std::shared_ptr<ChildState> keep_alive;  // set while a stop sequence runs
   Leftovers leftover_policy = Leftovers::leave;
@@ -176,6 +178,11 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
 };
 
 std::vector<ProcessRef> group_members(pid_t pgid);
+
+// Diagnostics: every live ChildState (under the registry lock), and the
+// number of live Context::on_done registrations.
+void for_each_child(const std::function<void(ChildState&)>& fn);
+extern std::atomic<std::size_t> live_registrations;
 
 struct SpawnAccess {
   static Process make(std::shared_ptr<ChildState> s) { return Process{std::move(s)}; }

@@ -57,6 +57,8 @@ struct Access {
   static const std::shared_ptr<ContextState>& state(const Context& c) { return c.state_; }
 };
 
+std::atomic<std::size_t> live_registrations{0};
+
 namespace {
 
 void unlink_child_locked(ContextState& parent, ContextState& child) noexcept {
@@ -94,6 +96,7 @@ void run_callbacks(ContextState& s) noexcept {
     if (node->orphaned) {
       lock.unlock();
       node->free();
+      live_registrations.fetch_sub(1, std::memory_order_relaxed);
       lock.lock();
     } else {
       node->phase = CallbackNode::Phase::finished;
@@ -278,6 +281,7 @@ Registration Context::attach(CallbackNode* node) const {
       else
         state_->head = node;
       state_->tail = node;
+      detail::live_registrations.fetch_add(1, std::memory_order_relaxed);
       return Registration{state_, node};
     }
   }
@@ -355,6 +359,7 @@ bool Registration::reset() noexcept {
         state->tail = node->prev;
       lock.unlock();
       node->free();
+      detail::live_registrations.fetch_sub(1, std::memory_order_relaxed);
       return true;
     case CallbackNode::Phase::running:
       if (state->running_thread == std::this_thread::get_id()) {
@@ -368,6 +373,7 @@ bool Registration::reset() noexcept {
   }
   lock.unlock();
   node->free();
+  detail::live_registrations.fetch_sub(1, std::memory_order_relaxed);
   return false;
 }
 

@@ -115,6 +115,28 @@ std::vector<ProcInfo> descendants(pid_t root) {
 }
 }  // namespace
 
+namespace {
+// Every ChildState alive, for stats() and snapshot().
+std::mutex registry_mu;
+std::vector<ChildState*> registry;
+}  // namespace
+
+ChildState::ChildState() {
+  std::lock_guard lock{registry_mu};
+  registry.push_back(this);
+}
+
+ChildState::~ChildState() {
+  if (leaf) cgroup::release(*leaf);  // never leave a leaf behind
+  std::lock_guard lock{registry_mu};
+  std::erase(registry, this);
+}
+
+void for_each_child(const std::function<void(ChildState&)>& fn) {
+  std::lock_guard lock{registry_mu};
+  for (ChildState* c : registry) fn(*c);
+}
+
 void ChildState::find_escapees_locked() {
   for (auto& d : descendants(pid)) {
     if (d.pgrp == pid) continue;
@@ -809,6 +831,7 @@ Process::~Process() {
   {
     std::lock_guard lock{state_->mu};
     if (state_->finished || state_->detached) return;
+    state_->dropped = true;
   }
   // The stop runs on the loop: this destructor never waits for it.
   state_->post_stop(StopReason::dropped, "Process destroyed while running");
@@ -830,29 +853,28 @@ const Completed& Process::wait() const {
     });
     Finished done;
     lock.lock();
-    if (state_->reap_locked()) {
-      done = state_->maybe_finish_locked();
-      if (state_->finished) {
-        lock.unlock();
-        return state_->result;
-      }
-    }
+    if (state_->reap_locked()) done = state_->maybe_finish_locked();
     state_->cv.wait(lock, [&] { return state_->finished; });
+    state_->collected = true;
     lock.unlock();
     return state_->result;
   }
   state_->cv.wait(lock, [&] { return state_->finished; });
+  state_->collected = true;
   return state_->result;
 }
 
 const Completed* Process::try_wait() const noexcept {
   std::lock_guard lock{state_->mu};
-  return state_->finished ? &state_->result : nullptr;
+  if (!state_->finished) return nullptr;
+  state_->collected = true;
+  return &state_->result;
 }
 
 const Completed* Process::wait_for(Duration d) const {
   std::unique_lock lock{state_->mu};
   if (!state_->cv.wait_for(lock, d, [&] { return state_->finished; })) return nullptr;
+  state_->collected = true;
   return &state_->result;
 }
 

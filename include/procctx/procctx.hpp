@@ -6,3 +6,4 @@
 #include <procctx/group.hpp>
 #include <procctx/process.hpp>
 #include <procctx/result.hpp>
+#include <procctx/diagnostics.hpp>

@@ -1,0 +1,54 @@
+// procctx/diagnostics.hpp — what procctx holds right now, and where it came from.
+//
+//   procctx::dump(std::cerr);   // every live child, with the line that spawned it
+//
+// stats() counts; snapshot() lists every child procctx still tracks (running,
+// being stopped, or finished while a Process handle still holds its outcome),
+// each with the source location of its spawn()/run() call. Both are cheap
+// enough for a debug endpoint, not for a hot loop: they take procctx's
+// registry lock and copy.
+#pragma once
+
+#include <procctx/command.hpp>
+#include <procctx/context.hpp>
+#include <procctx/export.hpp>
+#include <procctx/source_location.hpp>
+
+#include <cstddef>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace procctx {
+
+struct Stats {
+  std::size_t children = 0;     // tracked children, all states
+  std::size_t running = 0;      // not yet reaped
+  std::size_t uncollected = 0;  // finished, but no wait()/try_wait() has seen the outcome
+  std::size_t dropped = 0;      // their Process was destroyed while they ran
+  std::size_t detached = 0;
+  std::size_t pipe_fds = 0;        // capture/feed pipe ends held by the loop
+  std::size_t pending_timers = 0;  // deadlines, stop steps, wait delays
+  std::size_t registrations = 0;   // live Context::on_done callbacks
+  std::size_t threads = 0;         // library threads (0 before first use, then 1)
+};
+PROCCTX_EXPORT Stats stats();
+
+struct ChildInfo {
+  enum class State { running, stopping, exited };
+  pid_t pid = 0;
+  std::vector<std::string> argv;
+  State state = State::running;
+  Duration age{};
+  Tree tree = Tree::process_group;
+  bool dropped = false, detached = false, collected = false;
+  SourceLocation spawned_at;
+};
+PROCCTX_EXPORT std::vector<ChildInfo> snapshot();
+
+// Writes snapshot() readably, one child per line, like a goroutine dump.
+PROCCTX_EXPORT void dump(std::ostream& out);
+
+}  // namespace procctx

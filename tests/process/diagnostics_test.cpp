@@ -1,0 +1,124 @@
+// Diagnostics: counters and the spawn-site ledger, through spawn, wait,
+// drop, detach and cancel.
+#include "support/process_fixture.hpp"
+
+#include <procctx/diagnostics.hpp>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <future>
+#include <sstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+using procctx::Stdio;
+
+namespace {
+
+class Diagnostics : public procctx::test::ProcessTest {
+ protected:
+  // Polls until `pred(stats())` holds (the loop reaps asynchronously).
+  template <class Pred>
+  static bool eventually(Pred pred) {
+    for (int i = 0; i < 500; ++i) {
+      if (pred(procctx::stats())) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return pred(procctx::stats());
+  }
+};
+
+TEST_F(Diagnostics, CountersFollowSpawnWaitAndRelease) {
+  auto base = procctx::stats();
+  EXPECT_EQ(base.threads, 1u);
+  {
+    auto p = helper_cmd({"sleep", "30"}).out(Stdio::capture()).spawn();
+    ASSERT_TRUE(p);
+    auto s = procctx::stats();
+    EXPECT_EQ(s.children, base.children + 1);
+    EXPECT_EQ(s.running, base.running + 1);
+    EXPECT_EQ(s.pipe_fds, base.pipe_fds + 1);
+    ASSERT_TRUE(p->kill());
+    (void)p->wait();
+    s = procctx::stats();
+    EXPECT_EQ(s.running, base.running);
+    EXPECT_EQ(s.pipe_fds, base.pipe_fds);
+    EXPECT_EQ(s.uncollected, base.uncollected);
+    EXPECT_EQ(s.children, base.children + 1) << "the handle still holds the outcome";
+  }
+  EXPECT_EQ(procctx::stats().children, base.children);
+}
+
+TEST_F(Diagnostics, UncollectedUntilSomeoneLooks) {
+  auto base = procctx::stats();
+  auto p = helper_cmd({"exit", "0"}).spawn();
+  ASSERT_TRUE(p);
+  auto f = p->wait_async();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(eventually([&](const procctx::Stats& s) { return s.uncollected == base.uncollected + 1; }));
+  ASSERT_NE(p->try_wait(), nullptr);
+  EXPECT_EQ(procctx::stats().uncollected, base.uncollected);
+}
+
+TEST_F(Diagnostics, DetachedAndDroppedAreCountedUntilReaped) {
+  auto base = procctx::stats();
+  {
+    auto p = helper_cmd({"sleep", "0.3"}).spawn();
+    ASSERT_TRUE(p);
+    p->detach();
+  }
+  EXPECT_EQ(procctx::stats().detached, base.detached + 1);
+  EXPECT_TRUE(eventually([&](const procctx::Stats& s) { return s.children == base.children; }));
+  pid_t pid;
+  {
+    auto p = helper_cmd({"ignore-term", "30"}).out(Stdio::null()).stop({{SIGTERM, 300ms}, {SIGKILL}}).spawn();
+    ASSERT_TRUE(p);
+    pid = p->pid();
+  }
+  bool seen_dropped = false;
+  for (const auto& c : procctx::snapshot()) seen_dropped = seen_dropped || (c.pid == pid && c.dropped);
+  EXPECT_TRUE(seen_dropped) << "a dropped child is still tracked while its stop sequence runs";
+  EXPECT_TRUE(eventually([&](const procctx::Stats& s) { return s.children == base.children; }));
+}
+
+TEST_F(Diagnostics, CancelReleasesRegistrationsAndTimers) {
+  auto base = procctx::stats();
+  {
+    auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 1h);
+    auto p = helper_cmd({"sleep", "30"}).spawn(ctx);
+    ASSERT_TRUE(p);
+    auto s = procctx::stats();
+    EXPECT_EQ(s.registrations, base.registrations + 1) << "the process watches its context";
+    EXPECT_EQ(s.pending_timers, base.pending_timers + 1) << "the context's deadline";
+    cancel();
+    (void)p->wait();
+  }
+  auto s = procctx::stats();
+  EXPECT_EQ(s.registrations, base.registrations);
+  EXPECT_EQ(s.pending_timers, base.pending_timers);
+}
+
+TEST_F(Diagnostics, SnapshotAndDumpNameTheSpawnSite) {
+  std::uint_least32_t line = __LINE__ + 1;
+  auto p = helper_cmd({"sleep", "30"}).spawn();
+  ASSERT_TRUE(p);
+  const procctx::ChildInfo* mine = nullptr;
+  auto all = procctx::snapshot();
+  for (const auto& c : all) {
+    if (c.pid == p->pid()) mine = &c;
+  }
+  ASSERT_NE(mine, nullptr);
+  EXPECT_EQ(mine->state, procctx::ChildInfo::State::running);
+  EXPECT_EQ(mine->spawned_at.line(), line);
+  EXPECT_NE(std::string{mine->spawned_at.file_name()}.find("diagnostics_test.cpp"), std::string::npos);
+  EXPECT_EQ(mine->argv.at(1), "sleep");
+  std::ostringstream out;
+  procctx::dump(out);
+  EXPECT_NE(out.str().find("pid " + std::to_string(p->pid()) + " [running"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("diagnostics_test.cpp:" + std::to_string(line)), std::string::npos) << out.str();
+  ASSERT_TRUE(p->kill());
+  (void)p->wait();
+}
+
+}  // namespace
