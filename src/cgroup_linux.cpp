@@ -67,9 +67,10 @@ std::atomic<unsigned> leaf_seq{0};
 }  // namespace
 
 Result<fs::path> default_parent() {
-  static std::optional<fs::path> cached;
+  // Never destroyed: spawns may still run on the loop thread during exit.
+  static auto* cached = new std::optional<fs::path>;
   std::lock_guard lock{parent_mu};
-  if (cached) return *cached;
+  if (*cached) return **cached;
 
   // Our own cgroup: the "0::" line of /proc/self/cgroup.
   std::ifstream cg{"/proc/self/cgroup"};
@@ -101,7 +102,7 @@ Result<fs::path> default_parent() {
     if (::access(dir.c_str(), W_OK) != 0) {
       return sys::error(errno, "cgroup v2 directory " + dir.string() + " is not writable");
     }
-    cached = dir;
+    *cached = dir;
     return dir;
   }
   return cgroup_error("no cgroup2 file system is mounted");

@@ -116,25 +116,35 @@ std::vector<ProcInfo> descendants(pid_t root) {
 }  // namespace
 
 namespace {
-// Every ChildState alive, for stats() and snapshot().
-std::mutex registry_mu;
-std::vector<ChildState*> registry;
+// Every ChildState alive, for stats() and snapshot(). Never destroyed: the
+// loop thread may still release children while static destructors run.
+struct Registry {
+  std::mutex mu;
+  std::vector<ChildState*> children;
+};
+Registry& registry() {
+  static auto* r = new Registry;
+  return *r;
+}
 }  // namespace
 
 ChildState::ChildState() {
-  std::lock_guard lock{registry_mu};
-  registry.push_back(this);
+  Registry& r = registry();
+  std::lock_guard lock{r.mu};
+  r.children.push_back(this);
 }
 
 ChildState::~ChildState() {
   if (leaf) cgroup::release(*leaf);  // never leave a leaf behind
-  std::lock_guard lock{registry_mu};
-  std::erase(registry, this);
+  Registry& r = registry();
+  std::lock_guard lock{r.mu};
+  std::erase(r.children, this);
 }
 
 void for_each_child(const std::function<void(ChildState&)>& fn) {
-  std::lock_guard lock{registry_mu};
-  for (ChildState* c : registry) fn(*c);
+  Registry& r = registry();
+  std::lock_guard lock{r.mu};
+  for (ChildState* c : r.children) fn(*c);
 }
 
 void ChildState::find_escapees_locked() {
