@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -116,15 +117,48 @@ std::vector<ProcInfo> descendants(pid_t root) {
 }  // namespace
 
 namespace {
-// Every ChildState alive, for stats() and snapshot(). Never destroyed: the
-// loop thread may still release children while static destructors run.
+// Every ChildState alive, for stats() and snapshot(); and, with
+// PROCCTX_DEBUG=leaks, every child that went without being waited for.
+// Never destroyed: the loop thread may still release children while static
+// destructors run.
 struct Registry {
   std::mutex mu;
   std::vector<ChildState*> children;
+  bool debug_leaks = false;
+  std::vector<std::string> leaks;  // one line each, printed at exit
 };
-Registry& registry() {
-  static auto* r = new Registry;
-  return *r;
+
+Registry* registry_ptr();
+
+std::string describe_leak(const ChildState& c) {
+  std::string line = "procctx: leak: pid " + std::to_string(c.pid) + " (";
+  for (std::size_t i = 0; i < c.argv.size(); ++i) line += (i ? " " : "") + c.argv[i];
+  line += ") was never waited for nor detached; spawned at ";
+  line += std::string{c.where.file_name()} + ":" + std::to_string(c.where.line()) + " in " +
+          c.where.function_name();
+  return line;
+}
+
+void report_leaks_at_exit() {
+  auto& r = *registry_ptr();
+  std::lock_guard lock{r.mu};
+  for (ChildState* c : r.children) {
+    if (!c->collected && !c->detached) r.leaks.push_back(describe_leak(*c));
+  }
+  for (const auto& l : r.leaks) std::fprintf(stderr, "%s\n", l.c_str());
+}
+
+Registry& registry() { return *registry_ptr(); }
+
+Registry* registry_ptr() {
+  static Registry* r = [] {
+    auto* reg = new Registry;
+    const char* debug = std::getenv("PROCCTX_DEBUG");
+    reg->debug_leaks = debug && std::string_view{debug}.find("leaks") != std::string_view::npos;
+    if (reg->debug_leaks) std::atexit(report_leaks_at_exit);
+    return reg;
+  }();
+  return r;
 }
 }  // namespace
 
@@ -139,6 +173,10 @@ ChildState::~ChildState() {
   Registry& r = registry();
   std::lock_guard lock{r.mu};
   std::erase(r.children, this);
+  // A spawn that failed never had a caller to wait; that is not a leak.
+  if (r.debug_leaks && pid > 0 && !collected && !detached) {
+    r.leaks.push_back(describe_leak(*this));
+  }
 }
 
 void for_each_child(const std::function<void(ChildState&)>& fn) {
@@ -925,6 +963,7 @@ void Process::stop() const {
 
 void Process::on_exit(std::function<void(const Completed&)> fn) const {
   std::unique_lock lock{state_->mu};
+  state_->collected = true;  // the caller will be told: that is waiting too
   if (!state_->finished) {
     state_->on_exit.push_back(std::move(fn));
     return;

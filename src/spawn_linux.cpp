@@ -555,6 +555,7 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
       child->close_feed_locked();
       kill_and_reap(child->pidfd.get());
       child->reaped = child->finished = true;
+      child->collected = true;  // an error went back to the caller: nothing leaked
       return fail(std::move(ok).error().wrap("watch child"));
     }
   }
