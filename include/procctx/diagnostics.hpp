@@ -14,7 +14,9 @@
 #include <procctx/export.hpp>
 #include <procctx/source_location.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -50,5 +52,35 @@ PROCCTX_EXPORT std::vector<ChildInfo> snapshot();
 
 // Writes snapshot() readably, one child per line, like a goroutine dump.
 PROCCTX_EXPORT void dump(std::ostream& out);
+
+// For tests: records this process's children, fds (/proc/self/fd) and
+// threads (/proc/self/task) at construction; check() reports each one that
+// appeared since and is still there — after giving procctx's loop `grace`
+// to finish reaping — naming the spawn site of children procctx started.
+// Things created and cleaned up inside the scope are not reported. procctx's
+// own loop thread and its fds belong to the baseline (the constructor starts
+// the loop), but a second library thread would be reported.
+class PROCCTX_EXPORT LeakCheck {
+ public:
+  struct Options {
+    std::chrono::milliseconds grace{5000};
+    // Called once per leak (e.g. a test framework's failure macro);
+    // default: print to stderr.
+    std::function<void(const std::string&)> on_leak;
+  };
+  LeakCheck() : LeakCheck(Options{}) {}
+  explicit LeakCheck(Options options);
+  LeakCheck(const LeakCheck&) = delete;
+  LeakCheck& operator=(const LeakCheck&) = delete;
+  // Runs check() unless it has run.
+  ~LeakCheck();
+  // Every leak, described (empty when clean); each is also passed to on_leak.
+  std::vector<std::string> check();
+
+ private:
+  Options options_;
+  std::vector<int> fds_, threads_, children_;
+  bool checked_ = false;
+};
 
 }  // namespace procctx

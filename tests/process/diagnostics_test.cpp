@@ -6,11 +6,16 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <future>
+#include <optional>
 #include <sstream>
 #include <thread>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using procctx::Stdio;
@@ -146,6 +151,55 @@ TEST_F(Diagnostics, DebugLeaksReportsEveryChildNeverWaitedForWithItsSpawnSite) {
                    .run();
   ASSERT_TRUE(quiet);
   EXPECT_EQ(quiet->err.text(), "");
+}
+
+TEST_F(Diagnostics, LeakCheckCatchesAChildAnFdAndAThreadAndNamesTheSpawnSite) {
+  std::vector<std::string> leaks;
+  int fd;
+  std::atomic<bool> release{false};
+  std::thread lingering;
+  std::optional<procctx::Process> child;
+  std::uint_least32_t line = 0;
+  {
+    procctx::LeakCheck check{
+        {std::chrono::milliseconds(100), [&](const std::string& l) { leaks.push_back(l); }}};
+    fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    lingering = std::thread([&] {
+      while (!release) std::this_thread::sleep_for(5ms);
+    });
+    line = __LINE__ + 1;
+    auto p = helper_cmd({"sleep", "30"}).spawn();
+    ASSERT_TRUE(p);
+    child.emplace(std::move(*p));
+    (void)check.check();
+  }
+  // The child, its pidfd (held by the still-alive Process), the fd and the thread.
+  ASSERT_EQ(leaks.size(), 4u) << ::testing::PrintToString(leaks);
+  std::string all = ::testing::PrintToString(leaks);
+  EXPECT_NE(all.find("anon_inode:[pidfd]"), std::string::npos) << all;
+  EXPECT_NE(all.find("leaked fd " + std::to_string(fd) + " -> /dev/null"), std::string::npos) << all;
+  EXPECT_NE(all.find("leaked thread"), std::string::npos) << all;
+  EXPECT_NE(all.find("leaked child " + std::to_string(child->pid())), std::string::npos) << all;
+  EXPECT_NE(all.find("diagnostics_test.cpp:" + std::to_string(line)), std::string::npos) << all;
+  ::close(fd);
+  release = true;
+  lingering.join();
+  ASSERT_TRUE(child->kill());
+  (void)child->wait();
+}
+
+TEST_F(Diagnostics, LeakCheckIsQuietAboutWhatWasCleanedUpInside) {
+  std::vector<std::string> leaks;
+  {
+    procctx::LeakCheck check{
+        {std::chrono::milliseconds(2000), [&](const std::string& l) { leaks.push_back(l); }}};
+    int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    std::thread([] {}).join();
+    auto c = helper_cmd({"exit", "0"}).run();
+    ASSERT_TRUE(c);
+    ::close(fd);
+  }  // the destructor checks
+  EXPECT_TRUE(leaks.empty()) << ::testing::PrintToString(leaks);
 }
 
 }  // namespace

@@ -36,12 +36,6 @@ std::string read_first_line(const std::string& path) {
   return line;
 }
 
-std::string describe_fd(int fd) {
-  std::error_code ec;
-  auto target = std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
-  return "fd " + std::to_string(fd) + " -> " + (ec ? std::string{"?"} : target.string());
-}
-
 }  // namespace
 
 Resources Resources::now() {
@@ -93,40 +87,8 @@ bool process_running(pid_t pid) {
          stat[close + 2] != 'X';
 }
 
-LeakCheck::LeakCheck() {
-  // The loop's own thread and fds exist once per process; start it first so
-  // that they belong to the baseline.
-  (void)detail::Loop::get();
-  before_ = Resources::now();
-}
-
-std::vector<std::string> LeakCheck::check(std::chrono::milliseconds grace) {
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  std::vector<std::string> leaks;
-  for (;;) {
-    Resources after = Resources::now();
-    leaks.clear();
-    for (int fd : after.fds) {
-      if (!before_.fds.count(fd)) leaks.push_back("leaked " + describe_fd(fd));
-    }
-    for (pid_t t : after.threads) {
-      if (!before_.threads.count(t)) leaks.push_back("leaked thread " + std::to_string(t));
-    }
-    for (pid_t c : after.children) {
-      if (!before_.children.count(c)) {
-        leaks.push_back("leaked child " + std::to_string(c) + " " +
-                        read_first_line("/proc/" + std::to_string(c) + "/stat"));
-      }
-    }
-    if (after.loop_threads != 1) {
-      leaks.push_back("expected exactly one procctx-loop thread, found " +
-                      std::to_string(after.loop_threads));
-    }
-    if (leaks.empty() || std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  for (const auto& l : leaks) ADD_FAILURE() << l;
-  return leaks;
-}
+LeakCheck::LeakCheck()
+    : check_(procctx::LeakCheck::Options{std::chrono::milliseconds(5000),
+                                         [](const std::string& leak) { ADD_FAILURE() << leak; }}) {}
 
 }  // namespace procctx::test

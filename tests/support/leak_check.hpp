@@ -2,6 +2,8 @@
 // fd or thread that the test created may outlive it.
 #pragma once
 
+#include <procctx/diagnostics.hpp>
+
 #include <chrono>
 #include <set>
 #include <string>
@@ -20,18 +22,14 @@ struct Resources {
   static Resources now();
 };
 
-// Records the fds, threads and children present at construction; check()
-// then fails the current test for each one added since and still there,
-// after giving the loop `grace` to finish reaping.
+// procctx::LeakCheck reporting through the current test's ADD_FAILURE.
 class LeakCheck {
  public:
   LeakCheck();
-  // Returns the description of every leak (empty when clean) and reports
-  // each through ADD_FAILURE.
-  std::vector<std::string> check(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  std::vector<std::string> check() { return check_.check(); }
 
  private:
-  Resources before_;
+  procctx::LeakCheck check_;
 };
 
 // Processes in process group `pgid` that are not zombies, after waiting up
