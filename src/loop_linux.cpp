@@ -101,16 +101,6 @@ Result<Loop::Id> Loop::watch(int fd, std::uint32_t events, WatchFn fn) {
   return id;
 }
 
-Result<void> Loop::modify(Id id, int fd, std::uint32_t events) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.u64 = id;
-  sys::Ret r =
-      sys::call(sys::Call::epoll_ctl, [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev); });
-  if (!r.ok()) return sys::error(r, "epoll_ctl mod");
-  return {};
-}
-
 void Loop::unwatch(Id id, int fd) noexcept {
   if (id == 0) return;
   // Deleting can only fail if the fd was already closed or never added;

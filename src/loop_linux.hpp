@@ -43,7 +43,6 @@ class Loop {
   // Watches `fd` (level-triggered) until unwatch(). The fd must stay open
   // until then. fn runs on the loop thread.
   Result<Id> watch(int fd, std::uint32_t events, WatchFn fn);
-  Result<void> modify(Id id, int fd, std::uint32_t events);
   // After unwatch returns, fn is not started again (it may be running now
   // on the loop thread if called from elsewhere).
   void unwatch(Id id, int fd) noexcept;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <csignal>
 
@@ -58,36 +59,30 @@ std::vector<PipeHolder> pipe_holders(int fd) {
 
 }  // namespace
 
-// Members of process group `pgid` that are not zombies, from /proc.
-std::vector<ProcessRef> group_members(pid_t pgid) {
-  std::vector<ProcessRef> out;
-  std::error_code ec;
-  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = proc.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in{proc.path() / "stat"};
-    std::string stat;
-    std::getline(in, stat);
-    // "pid (comm) state ppid pgrp ...": comm may hold anything but ')'.
-    auto open = stat.find('('), close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) continue;
-    char state = stat[close + 2];
-    int ppid = 0, pgrp = 0;
-    if (std::sscanf(stat.c_str() + close + 3, " %d %d", &ppid, &pgrp) != 2) continue;
-    if (pgrp != pgid || state == 'Z' || state == 'X') continue;
-    out.push_back({static_cast<pid_t>(std::stol(name)), stat.substr(open + 1, close - open - 1)});
-  }
-  return out;
+namespace {
+// One line of /proc/PID/stat, the fields procctx needs.
+struct ProcInfo {
+  pid_t pid = 0, pgrp = 0;
+  char state = '?';
+  std::string name;
+  bool live() const noexcept { return state != 'Z' && state != 'X'; }
+};
+
+std::optional<ProcInfo> read_stat(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string stat;
+  std::getline(in, stat);
+  // "pid (comm) state ppid pgrp ...": comm may hold anything but ')'.
+  auto open = stat.find('('), close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size())
+    return std::nullopt;
+  int ppid = 0, pgrp = 0;
+  if (std::sscanf(stat.c_str() + close + 3, " %d %d", &ppid, &pgrp) != 2) return std::nullopt;
+  return ProcInfo{pid, pgrp, stat[close + 2], stat.substr(open + 1, close - open - 1)};
 }
 
-namespace {
-// Every live descendant of `root` (pid, process group, name), following
-// /proc/PID/task/TID/children: the cost grows with the tree, not with the
-// number of processes on the machine.
-struct ProcInfo {
-  pid_t pid, pgrp;
-  std::string name;
-};
+// Every live descendant of `root`, following /proc/PID/task/TID/children:
+// the cost grows with the tree, not with the processes on the machine.
 std::vector<ProcInfo> descendants(pid_t root) {
   std::vector<ProcInfo> out;
   std::vector<pid_t> frontier{root};
@@ -99,15 +94,9 @@ std::vector<ProcInfo> descendants(pid_t root) {
     for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
       std::ifstream children{task.path() / "children"};
       for (pid_t child; children >> child;) {
-        std::ifstream in{"/proc/" + std::to_string(child) + "/stat"};
-        std::string stat;
-        std::getline(in, stat);
-        auto open = stat.find('('), close = stat.rfind(')');
-        if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) continue;
-        if (stat[close + 2] == 'Z') continue;
-        int ppid = 0, pgrp = 0;
-        if (std::sscanf(stat.c_str() + close + 3, " %d %d", &ppid, &pgrp) != 2) continue;
-        out.push_back({child, pgrp, stat.substr(open + 1, close - open - 1)});
+        auto info = read_stat(child);
+        if (!info || !info->live()) continue;
+        out.push_back(std::move(*info));
         frontier.push_back(child);
       }
     }
@@ -115,6 +104,19 @@ std::vector<ProcInfo> descendants(pid_t root) {
   return out;
 }
 }  // namespace
+
+// Members of process group `pgid` that are not zombies, from /proc.
+std::vector<ProcessRef> group_members(pid_t pgid) {
+  std::vector<ProcessRef> out;
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = proc.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    auto info = read_stat(static_cast<pid_t>(std::stol(name)));
+    if (info && info->pgrp == pgid && info->live()) out.push_back({info->pid, info->name});
+  }
+  return out;
+}
 
 namespace {
 // Every ChildState alive, for stats() and snapshot(); and, with
@@ -938,7 +940,6 @@ Result<void> Process::signal(int sig) const {
 }
 
 Result<void> Process::kill() const {
-  Finished done;
   std::lock_guard lock{state_->mu};
   // A finished outcome never changes again (others may be reading it).
   if (state_->finished || !state_->tree_alive_locked()) {
