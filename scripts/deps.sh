@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test|bench]   (test includes build)
 set -euo pipefail
 
-want=(cmake ninja-build g++ make pkg-config)
+want=(cmake ninja-build g++ make pkg-config nlohmann-json3-dev)
 case "${1:-build}" in
   test)  want+=(clang libgtest-dev libgmock-dev libbenchmark-dev) ;;
   bench) want+=(libbenchmark-dev golang-1.19-go parallel) ;;

@@ -94,6 +94,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   TimePoint started;
   Tree tree = Tree::process_group;
   StopSequence stop;
+  std::function<void(const SignalSent&)> on_stop_signal;
   Duration wait_delay{};
   SourceLocation where;
   Loop* loop = nullptr;

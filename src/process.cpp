@@ -1,5 +1,7 @@
 #include "child_linux.hpp"
 
+#include <procctx/diagnostics.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -22,17 +24,9 @@
 #include <unistd.h>
 
 namespace procctx {
-namespace detail {
-namespace {
 
-Duration from_timeval(const timeval& tv) {
-  return std::chrono::duration_cast<Duration>(std::chrono::seconds(tv.tv_sec) +
-                                              std::chrono::microseconds(tv.tv_usec));
-}
-
-// Processes other than ourselves that hold an fd on the same pipe as `fd`.
-std::vector<PipeHolder> pipe_holders(int fd) {
-  std::vector<PipeHolder> holders;
+std::vector<ProcessRef> pipe_holders(int fd) {
+  std::vector<ProcessRef> holders;
   struct stat st;
   if (::fstat(fd, &st) != 0) return holders;
   std::string want = "pipe:[" + std::to_string(st.st_ino) + "]";
@@ -55,6 +49,15 @@ std::vector<PipeHolder> pipe_holders(int fd) {
     }
   }
   return holders;
+}
+
+
+namespace detail {
+namespace {
+
+Duration from_timeval(const timeval& tv) {
+  return std::chrono::duration_cast<Duration>(std::chrono::seconds(tv.tv_sec) +
+                                              std::chrono::microseconds(tv.tv_usec));
 }
 
 }  // namespace
@@ -402,7 +405,7 @@ void ChildState::on_wait_delay_locked() {
     // then find who else holds the pipe.
     drain_locked(i);
     if (!streams[i].fd) continue;
-    for (auto& h : pipe_holders(streams[i].fd.get())) {
+    for (auto& h : procctx::pipe_holders(streams[i].fd.get())) {
       bool seen = std::any_of(result.pipe_holders.begin(), result.pipe_holders.end(),
                               [&](const PipeHolder& o) { return o.pid == h.pid; });
       if (!seen) result.pipe_holders.push_back(std::move(h));
@@ -658,8 +661,10 @@ void ChildState::next_stop_stage_locked() {
   while (tree_alive_locked() && stop_stage + 1 < static_cast<int>(steps.size())) {
     ++stop_stage;
     const StopStep& step = steps[static_cast<std::size_t>(stop_stage)];
+    SignalSent sent{step.signal, Clock::now() - started, tree};
+    if (on_stop_signal) on_stop_signal(sent);
     (void)signal_tree_locked(step.signal);
-    result.signals.push_back({step.signal, Clock::now() - started, tree});
+    result.signals.push_back(sent);
     // A stopped child must run to act on the signal.
     if (step.signal != SIGKILL && step.signal != SIGCONT) (void)signal_tree_locked(SIGCONT);
     if (step.wait > Duration::zero()) {
@@ -937,6 +942,14 @@ Result<void> Process::signal(int sig) const {
   });
   if (!r.ok()) return sys::error(r, "pidfd_send_signal " + signal_name(sig));
   return {};
+}
+
+Result<void> Process::signal_tree(int sig) const {
+  std::lock_guard lock{state_->mu};
+  if (state_->finished || !state_->tree_alive_locked()) {
+    return Error{make_error_code(errc::process_exited), "signal_tree: process already exited"};
+  }
+  return state_->signal_tree_locked(sig);
 }
 
 Result<void> Process::kill() const {

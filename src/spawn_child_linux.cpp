@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -141,15 +142,20 @@ int child_main(void* arg) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(unsigned long));
   }
-  unsigned long empty = 0;
-  if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, sizeof empty) < 0)
-    fail(plan, ChildStep::signals, errno);
-
   if (plan->new_session) {
     if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::session, errno);
   } else if (plan->new_process_group) {
     if (::syscall(SYS_setpgid, 0, 0) < 0) fail(plan, ChildStep::process_group, errno);
   }
+  // Still with every signal blocked, so the terminal does not stop us with
+  // SIGTTOU for taking its foreground from a background group.
+  if (plan->foreground_tty >= 0) {
+    pid_t self = static_cast<pid_t>(::syscall(SYS_getpid));
+    if (::syscall(SYS_ioctl, plan->foreground_tty, TIOCSPGRP, &self) < 0) fail(plan, ChildStep::terminal, errno);
+  }
+  unsigned long empty = 0;
+  if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, sizeof empty) < 0)
+    fail(plan, ChildStep::signals, errno);
 
   if (plan->cgroup_dir >= 0) {
     long fd = ::syscall(SYS_openat, plan->cgroup_dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
@@ -236,6 +242,8 @@ const char* step_name(ChildStep s) noexcept {
       return "reset signals";
     case ChildStep::session:
       return "setsid";
+    case ChildStep::terminal:
+      return "tcsetpgrp";
     case ChildStep::process_group:
       return "setpgid";
     case ChildStep::cgroup:

@@ -323,6 +323,11 @@ Result<void> plan_isolation(const Command& cmd, ChildPlan& plan, Credentials& cr
   }
   plan.no_new_privs = cmd.no_new_privs_set();
   plan.new_session = cmd.new_session_set();
+  if (int tty = cmd.foreground_terminal(); tty >= 0) {
+    if (cmd.tree() == Tree::none) return invalid("foreground_terminal needs a new process group, not Tree::none");
+    if (!::isatty(tty)) return invalid("foreground_terminal: fd " + std::to_string(tty) + " is not a terminal");
+    plan.foreground_tty = tty;
+  }
   if (int sig = cmd.parent_death_signal(); sig != 0) {
     if (sig < 1 || sig > 64) return invalid("parent_death_signal " + std::to_string(sig) + ": not a signal");
     plan.parent_death_signal = sig;
@@ -506,6 +511,7 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
   }
   child->result.tree_note = std::move(tree_note);
   child->stop = cmd.stop_sequence();
+  child->on_stop_signal = cmd.on_stop_signal();
   child->wait_delay = cmd.wait_delay();
   child->where = where;
   child->loop = *loop;

@@ -20,6 +20,7 @@ enum class ChildStep : int {
   signals,
   session,
   process_group,
+  terminal,
   cgroup,
   rlimits,
   umask,
@@ -56,6 +57,7 @@ struct ChildPlan {
   int cgroup_dir = -1;          // join this cgroup (when clone3 could not put us there)
   bool new_session = false;
   bool new_process_group = false;
+  int foreground_tty = -1;  // make our process group the terminal's foreground
 
   struct Limit {
     int resource;

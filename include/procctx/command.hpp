@@ -27,6 +27,7 @@
 #include <csignal>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -40,6 +41,7 @@ namespace procctx {
 
 class Process;
 struct Completed;
+struct SignalSent;
 
 // Which processes a stop reaches.
 enum class Tree {
@@ -290,6 +292,23 @@ class PROCCTX_EXPORT Command {
     return *this;
   }
   Command& profile(const Profile& p) &;
+  // The child's process group becomes the foreground process group of the
+  // terminal open on `tty_fd` before it runs (as a shell does for a job),
+  // so it can read the terminal and gets its Ctrl-C. Needs a tree mode that
+  // makes a new process group (not Tree::none). Giving the terminal back
+  // when the child is done is the caller's part (tcsetpgrp with SIGTTOU
+  // blocked).
+  Command& foreground_terminal(int tty_fd) & {
+    foreground_tty_ = tty_fd;
+    return *this;
+  }
+  // Called on procctx's loop thread just before the stop sequence sends
+  // each signal (for a log line like GNU timeout's --verbose). Keep it short
+  // and never block in it.
+  Command& on_stop_signal(std::function<void(const SignalSent&)> fn) & {
+    on_stop_signal_ = std::move(fn);
+    return *this;
+  }
 
   Command& in(Stdio s) & {
     stdio_[0] = std::move(s);
@@ -377,6 +396,8 @@ class PROCCTX_EXPORT Command {
   PROCCTX_RVALUE_SETTER(groups, std::vector<Principal>)
   PROCCTX_RVALUE_SETTER(umask, unsigned int)
   PROCCTX_RVALUE_SETTER(parent_death_signal, int)
+  PROCCTX_RVALUE_SETTER(foreground_terminal, int)
+  PROCCTX_RVALUE_SETTER(on_stop_signal, std::function<void(const SignalSent&)>)
 #undef PROCCTX_RVALUE_SETTER
   Command&& env_clear() && { return std::move(this->env_clear()); }
   Command&& env(std::string k, std::string v) && { return std::move(this->env(std::move(k), std::move(v))); }
@@ -422,6 +443,8 @@ class PROCCTX_EXPORT Command {
   const std::optional<unsigned int>& umask() const noexcept { return umask_; }
   bool new_session_set() const noexcept { return new_session_; }
   int parent_death_signal() const noexcept { return parent_death_signal_; }
+  int foreground_terminal() const noexcept { return foreground_tty_; }
+  const std::function<void(const SignalSent&)>& on_stop_signal() const noexcept { return on_stop_signal_; }
   const std::vector<std::pair<int, int>>& passed_fds() const noexcept { return passed_fds_; }
   bool env_cleared() const noexcept { return env_clear_; }
   // The edits in order: a value to set, or nullopt to remove.
@@ -452,6 +475,8 @@ class PROCCTX_EXPORT Command {
   std::optional<unsigned int> umask_;
   bool new_session_ = false;
   int parent_death_signal_ = 0;
+  int foreground_tty_ = -1;
+  std::function<void(const SignalSent&)> on_stop_signal_;
   std::vector<std::pair<int, int>> passed_fds_;  // parent fd, child fd
 };
 

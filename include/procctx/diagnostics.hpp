@@ -12,6 +12,7 @@
 #include <procctx/command.hpp>
 #include <procctx/context.hpp>
 #include <procctx/export.hpp>
+#include <procctx/process.hpp>
 #include <procctx/source_location.hpp>
 
 #include <chrono>
@@ -49,6 +50,10 @@ struct ChildInfo {
   SourceLocation spawned_at;
 };
 PROCCTX_EXPORT std::vector<ChildInfo> snapshot();
+
+// Every process but this one holding an fd on the same pipe as `fd` (the
+// writers keeping a reader from seeing EOF, for instance), from /proc.
+PROCCTX_EXPORT std::vector<ProcessRef> pipe_holders(int fd);
 
 // Writes snapshot() readably, one child per line, like a goroutine dump.
 PROCCTX_EXPORT void dump(std::ostream& out);

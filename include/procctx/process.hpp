@@ -235,6 +235,11 @@ class PROCCTX_EXPORT Process {
   // Sends `sig` to the child itself (through its pidfd). After it has been
   // reaped: errc::process_exited.
   Result<void> signal(int sig) const;
+  // Sends `sig` to the whole tree (group or cgroup; the child itself with
+  // Tree::none), e.g. to forward a signal procctx's caller received. It is
+  // not a stop: the outcome's stop reason stays as it is. After the tree is
+  // gone: errc::process_exited.
+  Result<void> signal_tree(int sig) const;
   // SIGKILL to the whole tree (group or cgroup), now.
   Result<void> kill() const;
   // Runs the stop sequence now; returns at once (wait() to see the end).

@@ -2,6 +2,8 @@
 // one of the classic subprocess mistakes, made impossible.
 #include "support/process_fixture.hpp"
 
+#include <procctx/diagnostics.hpp>
+
 #include "loop_linux.hpp"
 
 #include <gtest/gtest.h>
@@ -9,6 +11,7 @@
 #include <csignal>
 #include <thread>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
@@ -128,3 +131,58 @@ TEST_F(Stop, KillAfterTheOutcomeIsFinalChangesNothing) {
 }
 
 }  // namespace
+
+TEST_F(Stop, OnStopSignalSeesEachSignalBeforeItIsSent) {
+  std::vector<int> seen;  // written on the loop thread, read after wait()
+  auto [ctx, cancel] = procctx::with_cancel(procctx::background());
+  auto p = helper_cmd({"ignore-term", "30"})
+               .stop({{SIGTERM, 100ms}, {SIGKILL}})
+               .on_stop_signal([&seen](const procctx::SignalSent& s) { seen.push_back(s.signal); })
+               .out(Stdio::pipe())
+               .spawn(ctx);
+  ASSERT_TRUE(p);
+  // ignore-term says "ready" once SIGTERM is ignored.
+  ASSERT_EQ(procctx::test::read_line(p->out()), "ready");
+  cancel("test");
+  const auto& c = p->wait();
+  EXPECT_EQ(c.status.signal(), SIGKILL);
+  EXPECT_EQ(seen, (std::vector<int>{SIGTERM, SIGKILL}));
+  ASSERT_EQ(c.signals.size(), 2u);
+}
+
+TEST_F(Stop, SignalTreeReachesTheWholeGroupWithoutStopping) {
+  // Two sleeping grandchildren in the child's group, and the child.
+  auto p = helper_cmd({"fork", "2", "30"}).spawn();
+  ASSERT_TRUE(p);
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(p->signal_tree(SIGKILL));
+  const auto& c = p->wait();
+  EXPECT_EQ(c.status.signal(), SIGKILL);
+  EXPECT_EQ(c.stop_reason, StopReason::none);
+  EXPECT_TRUE(c.signals.empty());
+  EXPECT_TRUE(procctx::test::live_group_members(c.pid).empty());
+  auto again = p->signal_tree(SIGTERM);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), procctx::errc::process_exited);
+}
+
+TEST_F(Stop, PipeHoldersNamesTheGrandchildKeepingAPipeOpen) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  auto p = helper_cmd({"grandchild-holds-stdout", "30"}).out(Stdio::fd(fds[1])).spawn();
+  ::close(fds[1]);
+  ASSERT_TRUE(p);
+  const auto& c = p->wait();
+  EXPECT_TRUE(c.status.success());
+  auto holders = procctx::pipe_holders(fds[0]);
+  ASSERT_EQ(holders.size(), 1u);
+  EXPECT_NE(holders[0].pid, c.pid);
+  EXPECT_FALSE(holders[0].name.empty());
+  ::kill(holders[0].pid, SIGKILL);
+  char buf[64];
+  while (::read(fds[0], buf, sizeof buf) > 0) {
+  }
+  ::close(fds[0]);
+  // The holder was reparented away from us; it is gone once EOF arrived
+  // (its last fd on the pipe closed when it died).
+}
