@@ -8,7 +8,7 @@ demo:
 	@bash scripts/deps.sh build
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
-	./build/release/examples/context_tree
+	bash scripts/demo.sh ./build/release/tools/procctx/procctx
 
 # The whole suite, then again under ASan+UBSan, then the concurrency label
 # under TSan.

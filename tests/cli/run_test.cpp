@@ -376,3 +376,33 @@ TEST_F(Run, TheCommandCanReadTheTerminal) {
 }
 
 }  // namespace
+
+namespace {
+
+// Ctrl-Z in an interactive shell: the command stops itself with TSTP;
+// procctx must stop too (so the shell sees the job stopped and gets the
+// terminal back), and on `fg` hand the terminal to the command again.
+TEST_F(Run, JobControlInAnInteractiveShell) {
+  if (::access("/usr/bin/script", X_OK) != 0 || ::access("/bin/bash", X_OK) != 0) {
+    GTEST_SKIP() << "script(1) or bash is not installed";
+  }
+  std::string typed = cli() + " run -- sh -c 'kill -TSTP $$; echo resumed; read x; echo got-$x'\n"
+                      "fg\n"
+                      "hello\n"
+                      "echo rc=$?\n"
+                      "exit\n";
+  auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 30s);
+  auto p = procctx::Command{"/usr/bin/script", {"-qec", "/bin/bash --norc --noprofile -i", "/dev/null"}}
+               .in(Stdio::data(typed))
+               .out(Stdio::capture())
+               .err(Stdio::capture())
+               .run(ctx);
+  ASSERT_TRUE(p) << p.error().message();
+  std::string out = p->out.str();
+  EXPECT_NE(out.find("Stopped"), std::string::npos) << out;
+  EXPECT_NE(out.find("resumed"), std::string::npos) << out;
+  EXPECT_NE(out.find("got-hello"), std::string::npos) << out;
+  EXPECT_NE(out.find("rc=0"), std::string::npos) << out;
+}
+
+}  // namespace
