@@ -20,6 +20,7 @@ constexpr std::string_view kTopDetails =
     "Commands:\n"
     "  run       run one command under supervision (deadline, stop sequence, whole-tree kill, report)\n"
     "  timeout   a drop-in for GNU timeout(1)\n"
+    "  batch     run many jobs, a bounded number at a time (GNU parallel's everyday job)\n"
     "  man       print the manual page (roff) for all of the above\n"
     "\n"
     "'procctx COMMAND --help' tells more about each.\n";
@@ -31,8 +32,9 @@ std::string man_page() {
   std::string out = ".TH PROCCTX 1 \"\" \"procctx " PROCCTX_VERSION_STRING "\" \"User Commands\"\n";
   out += ".SH NAME\nprocctx \\- run child processes under deadlines and stop whole trees\n";
   out += ".SH SYNOPSIS\n.B procctx run\n[OPTION]... [\\-\\-] COMMAND [ARG]...\n.br\n";
-  out += ".B procctx timeout\n[OPTION]... DURATION COMMAND [ARG]...\n";
-  for (const Spec* s : {&run_spec(), &timeout_spec()}) out += man_section(*s);
+  out += ".B procctx timeout\n[OPTION]... DURATION COMMAND [ARG]...\n.br\n";
+  out += ".B procctx batch\n[OPTION]... [FILE | \\-\\- COMMAND [ARG]... ::: ARG...]\n";
+  for (const Spec* s : {&run_spec(), &timeout_spec(), &batch_spec()}) out += man_section(*s);
   out += ".SH SEE ALSO\ntimeout(1), kill(1), signal(7), cgroups(7)\n";
   return out;
 }
@@ -58,6 +60,7 @@ int main(std::span<const std::string> args) {
   auto rest = args.subspan(1);
   if (sub == "run") return run_main(rest);
   if (sub == "timeout") return timeout_main(rest);
+  if (sub == "batch") return batch_main(rest);
   if (sub == "man") {
     std::cout << man_page();
     return 0;

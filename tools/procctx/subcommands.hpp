@@ -11,9 +11,11 @@ namespace procctx::cli {
 // Each takes the arguments after its own name and returns the exit code.
 int timeout_main(std::span<const std::string> args);
 int run_main(std::span<const std::string> args);
+int batch_main(std::span<const std::string> args);
 
 const Spec& timeout_spec();
 const Spec& run_spec();
+const Spec& batch_spec();
 
 // "procctx 0.1.0"
 std::string version_line(std::string_view subcommand);

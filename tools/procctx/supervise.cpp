@@ -81,18 +81,22 @@ std::string quote(std::string_view text) {
   return out + "'";
 }
 
+int block_into_signalfd(const sigset_t& signals) {
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
 Supervisor::Supervisor(int extra_signal) {
   sigemptyset(&handled_);
   for (int sig : kHandledSignals) sigaddset(&handled_, sig);
   sigaddset(&handled_, SIGCHLD);
   if (extra_signal > 0 && extra_signal != SIGKILL && extra_signal != SIGSTOP) sigaddset(&handled_, extra_signal);
-  ::pthread_sigmask(SIG_BLOCK, &handled_, nullptr);
+  sigfd_ = block_into_signalfd(handled_);
   ::signal(SIGTTIN, SIG_IGN);
   ::signal(SIGTTOU, SIG_IGN);
   // Our own writes to a closed stdout are errors, not death (children get
   // default dispositions back before they run).
   ::signal(SIGPIPE, SIG_IGN);
-  sigfd_ = ::signalfd(-1, &handled_, SFD_CLOEXEC | SFD_NONBLOCK);
   exitfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp()) {
     tty_ = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);

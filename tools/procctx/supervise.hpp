@@ -43,6 +43,12 @@ Duration seconds_to_duration(double seconds);
 // procctx, the subcommand decides what the child gets.
 inline constexpr int kHandledSignals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGALRM, SIGUSR1, SIGUSR2};
 
+// Blocks `signals` in the calling thread — and so in every thread started
+// after, procctx's loop thread included — and returns a non-blocking
+// signalfd that reads them (-1 on failure). Call before anything starts a
+// thread.
+int block_into_signalfd(const sigset_t& signals);
+
 class Supervisor {
  public:
   // Must run before anything starts a thread (procctx's loop thread
