@@ -2,7 +2,8 @@
 # What `make demo` shows: procctx's CLI handling the three ways a child
 # process usually makes its caller hang or lie — a command that runs too
 # long, a child that ignores SIGTERM, and a grandchild that keeps the
-# output pipe open.
+# output pipe open — then a batch of jobs with a progress line, a job log
+# and an HTML report.
 set -uo pipefail
 
 procctx=${1:-./build/release/tools/procctx/procctx}
@@ -41,3 +42,13 @@ t=$(date +%s.%N)
 out=$("$procctx" run --json "$report" -- sh -c 'sleep 30 & echo started')
 echo "exit status $? after $(elapsed "$t"); out='$out'; the leftover was stopped with the tree:"
 grep -A6 '"leftovers"' "$report" | sed 's/^ */    /'
+
+step "4. A batch. 40 jobs, 4 at a time; job 13 fails, job 27 runs past its 1 s timeout."
+out_dir=${DEMO_DIR:-build/demo}
+mkdir -p "$out_dir"
+show "procctx batch -j4 --timeout 1s --joblog $out_dir/joblog.jsonl --report $out_dir/report.html -- 'sleep 0.\$(( \$\$ % 4 )); [ {} -ne 13 ] && { [ {} -ne 27 ] || sleep 5; } && echo job {} done' ::: \$(seq 40) | tail -3"
+t=$(date +%s.%N)
+"$procctx" batch -j4 --timeout 1s --joblog "$out_dir/joblog.jsonl" --report "$out_dir/report.html" -- \
+  'sleep 0.$(( $$ % 4 )); [ {} -ne 13 ] && { [ {} -ne 27 ] || sleep 5; } && echo job {} done' ::: $(seq 40) | tail -3
+echo "exit status ${PIPESTATUS[0]} (the number of failed jobs) after $(elapsed "$t")"
+echo "job log: $out_dir/joblog.jsonl ($(wc -l < "$out_dir/joblog.jsonl") lines); report: $out_dir/report.html (open it in a browser)"

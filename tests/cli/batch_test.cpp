@@ -351,3 +351,31 @@ TEST_F(Batch, FirstSignalHaltsSoonSecondStopsEverything) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Batch, OnSignalNowStopsRunningJobsAtTheFirstSignal) {
+  auto p = procctx::Command{cli(), {"batch", "-j2", "-q", "--on-signal", "now", "--joblog", path("l.jsonl"), "--",
+                                    "exec sleep 30 {}", ":::", "1", "2", "3"}}
+               .in(Stdio::null())
+               .out(Stdio::null())
+               .err(Stdio::capture())
+               .spawn();
+  ASSERT_TRUE(p);
+  std::size_t children = 0;
+  for (int i = 0; i < 250 && children < 2; ++i) {
+    std::this_thread::sleep_for(20ms);
+    std::ifstream f{"/proc/" + std::to_string(p->pid()) + "/task/" + std::to_string(p->pid()) + "/children"};
+    children = 0;
+    for (std::string pid; f >> pid;) ++children;
+  }
+  ASSERT_EQ(children, 2u);
+  ASSERT_TRUE(p->signal(SIGTERM));
+  const auto& c = p->wait();
+  EXPECT_EQ(c.status.code(), 128 + SIGTERM);
+  auto log = joblog(path("l.jsonl"));
+  ASSERT_EQ(log.size(), 2u) << "the third never started";
+  for (const auto& l : log) EXPECT_EQ(l["stop"], "halt");
+}
+
+}  // namespace

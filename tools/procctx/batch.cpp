@@ -72,6 +72,9 @@ constexpr Flag kFlags[] = {
     {0, "summary-json", "FILE", "write a JSON summary of the run to FILE"},
     {0, "shard", "I/N", "run only the jobs whose identity falls in shard I of N (0 <= I < N)"},
     {0, "shard-count", "N", "the number of shards when the index comes from JOB_COMPLETION_INDEX (Kubernetes)"},
+    {0, "on-signal", "WHEN",
+     "what the first SIGINT, SIGTERM or SIGHUP does: soon (the default: start no new job) or now (also stop the "
+     "running ones, as under a scheduler's time limit)"},
     {'q', "quiet", "", "no progress line"},
     {0, "help", "", "show this help and exit"},
     {0, "version", "", "show the version and exit"},
@@ -293,7 +296,7 @@ class Runner {
   Tree tree_ = Tree::process_group;
   HaltPolicy halt_;
   RetryPolicy retry_;
-  bool line_buffer_ = false, keep_order_ = false, quiet_ = false, tty_ = false;
+  bool line_buffer_ = false, keep_order_ = false, quiet_ = false, tty_ = false, first_signal_now_ = false;
   std::string tmpdir_ = "/tmp";
   std::optional<std::string> results_;
   std::unique_ptr<std::ofstream> joblog_;
@@ -401,6 +404,9 @@ std::optional<std::string> Runner::configure() {
   keep_order_ = p_.has("keep-order");
   if (line_buffer_ && keep_order_) return "--line-buffer and --keep-order cannot be combined";
   quiet_ = p_.has("quiet");
+  std::string on_signal = p_.value("on-signal").value_or("soon");
+  if (on_signal != "soon" && on_signal != "now") return "--on-signal '" + on_signal + "': expected soon or now";
+  first_signal_now_ = on_signal == "now";
   tty_ = ::isatty(STDERR_FILENO) != 0;
   if (const char* t = std::getenv("TMPDIR"); t && *t) tmpdir_ = t;
   results_ = p_.value("results");
@@ -792,7 +798,10 @@ int Runner::run() {
         while (::read(sigfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
           if (++signals == 1) first_signal = static_cast<int>(si.ssi_signo);
           std::string name = signal_name(static_cast<int>(si.ssi_signo));
-          if (signals == 1) {
+          if (signals == 1 && first_signal_now_) {
+            halted_why_ = "procctx batch received " + name;
+            sched_->halt(HaltPolicy::When::now);
+          } else if (signals == 1) {
             halted_why_ = "procctx batch received " + name;
             sched_->halt(HaltPolicy::When::soon);
             std::string list = "\nprocctx batch: " + name + ": starting no new job; still running:\n";
