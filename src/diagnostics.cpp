@@ -53,6 +53,7 @@ std::vector<ChildInfo> snapshot() {
     info.detached = c.detached;
     info.collected = c.collected;
     info.spawned_at = c.where;
+    info.pipe_holders = c.result.pipe_holders;
     out.push_back(std::move(info));
   });
   return out;
@@ -71,6 +72,11 @@ void dump(std::ostream& out) {
     for (const auto& a : c.argv) out << " " << a;
     out << "\n    spawned at " << c.spawned_at.file_name() << ":" << c.spawned_at.line() << " in "
         << c.spawned_at.function_name() << "\n";
+    if (!c.pipe_holders.empty()) {
+      out << "    pipes held past wait_delay by";
+      for (const auto& h : c.pipe_holders) out << " pid " << h.pid << " (" << h.name << ")";
+      out << "\n";
+    }
   }
 }
 

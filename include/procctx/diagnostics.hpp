@@ -48,6 +48,8 @@ struct ChildInfo {
   Tree tree = Tree::process_group;
   bool dropped = false, detached = false, collected = false;
   SourceLocation spawned_at;
+  // Processes that still held its output pipes when wait_delay ran out.
+  std::vector<ProcessRef> pipe_holders;
 };
 PROCCTX_EXPORT std::vector<ChildInfo> snapshot();
 
@@ -55,7 +57,8 @@ PROCCTX_EXPORT std::vector<ChildInfo> snapshot();
 // writers keeping a reader from seeing EOF, for instance), from /proc.
 PROCCTX_EXPORT std::vector<ProcessRef> pipe_holders(int fd);
 
-// Writes snapshot() readably, one child per line, like a goroutine dump.
+// Writes snapshot() readably, one child per line, like a goroutine dump
+// (with a line naming the pipe holders of children that had any).
 PROCCTX_EXPORT void dump(std::ostream& out);
 
 // For tests: records this process's children, fds (/proc/self/fd) and
