@@ -12,6 +12,7 @@
 #include "cgroup_linux.hpp"
 #include "loop_linux.hpp"
 #include "sys_linux.hpp"
+#include "trace.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -98,6 +99,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   Duration wait_delay{};
   SourceLocation where;
   Loop* loop = nullptr;
+  trace::Span trace_span;  // the trace that saw it spawn, if any
 
   mutable std::mutex mu;
   mutable std::condition_variable cv;

@@ -2,6 +2,7 @@
 
 #include "child_linux.hpp"
 #include "sys_linux.hpp"
+#include "trace.hpp"
 
 #include <condition_variable>
 #include <deque>
@@ -21,6 +22,7 @@ struct GroupState : std::enable_shared_from_this<GroupState> {
   GroupOptions options;
   Context ctx;
   Canceler cancel_group;
+  trace::Span trace_span;  // the group's lane, when traced
 
   std::mutex mu;
   std::condition_variable cv;
@@ -48,6 +50,7 @@ struct GroupState : std::enable_shared_from_this<GroupState> {
         continue;
       }
       auto [job_ctx, job_cancel] = with_cancel(ctx);
+      trace::InScope in_group{trace_span};
       auto p = job.cmd.spawn(job_ctx, job.where);
       if (!p) {
         out.state = Outcome::State::failed_to_start;
@@ -104,11 +107,13 @@ Group::Group(const Context& parent, GroupOptions options) : state_(std::make_sha
   state_->options = options;
   state_->ctx = ctx;
   state_->cancel_group = std::move(cancel);
+  if (detail::trace::on()) state_->trace_span = detail::trace::group_begin(options);
 }
 
 Group::~Group() {
   cancel("group destroyed");
-  (void)wait();
+  const auto& outcomes = wait();
+  if (state_->trace_span && detail::trace::on()) detail::trace::group_end(state_->trace_span, outcomes);
 }
 
 std::size_t Group::spawn(Command cmd, SourceLocation where) {
@@ -147,6 +152,8 @@ const Context& Group::context() const noexcept { return state_->ctx; }
 Result<PipelineOutcome> Pipeline::run(const Context& parent) const {
   if (stages_.empty()) return Error{make_error_code(errc::invalid_argument), "pipeline: no stages"};
   auto [ctx, cancel] = with_cancel(parent);
+  detail::trace::Span span;
+  if (detail::trace::on()) span = detail::trace::pipeline_begin(stages_);
   std::vector<Process> running;
   std::optional<Error> failure;
   detail::sys::UniqueFd upstream;  // read end feeding the next stage
@@ -164,6 +171,7 @@ Result<PipelineOutcome> Pipeline::run(const Context& parent) const {
       cmd.out(Stdio::fd(downstream_write.get()));
     }
     if (upstream) cmd.in(Stdio::fd(upstream.get()));
+    detail::trace::InScope in_pipeline{span};
     auto p = cmd.spawn(ctx);
     if (!p) {
       failure = std::move(p).error().wrap("pipeline stage " + std::to_string(i + 1));
@@ -178,7 +186,10 @@ Result<PipelineOutcome> Pipeline::run(const Context& parent) const {
   if (failure) cancel("a pipeline stage could not start");
   PipelineOutcome out;
   for (auto& p : running) out.stages.push_back(p.wait());
-  if (failure) return std::move(*failure);
+  if (failure) {
+    if (span && detail::trace::on()) detail::trace::pipeline_end(span, failure->message());
+    return std::move(*failure);
+  }
   out.deciding_stage = out.stages.size() - 1;
   if (pipefail_) {
     for (std::size_t i = 0; i < out.stages.size(); ++i) {
@@ -189,6 +200,7 @@ Result<PipelineOutcome> Pipeline::run(const Context& parent) const {
     }
   }
   out.status = out.stages[out.deciding_stage].status;
+  if (span && detail::trace::on()) detail::trace::pipeline_end(span, out.status.to_string());
   return out;
 }
 

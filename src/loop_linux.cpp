@@ -1,4 +1,5 @@
 #include "loop_linux.hpp"
+#include "trace.hpp"
 
 #include <array>
 #include <atomic>
@@ -36,6 +37,7 @@ Result<Loop*> Loop::get() {
     return std::move(r).error();
   }
   instance.store(loop, std::memory_order_release);
+  trace::from_env();  // read once, at first use
   return loop;
 }
 

@@ -358,6 +358,7 @@ bool ChildState::reap_locked() {
   // On error (ECHILD: someone else reaped our child) the status stays unknown.
   result.wall = Clock::now() - started;
   reaped = true;
+  if (trace::on()) trace::exited(*this);
   // The pidfd itself stays open until the state goes: waiters may be
   // blocked on it, and signals through it can never reach a recycled pid.
   loop->unwatch(std::exchange(pid_watch, 0), pidfd.get());
@@ -393,6 +394,7 @@ void ChildState::on_wait_delay() {
   {
     std::lock_guard lock{mu};
     delay_timer = 0;
+    if (trace::on()) trace::wait_delay_expired(*this);
     on_wait_delay_locked();
     done = maybe_finish_locked();
   }
@@ -405,7 +407,9 @@ void ChildState::on_wait_delay_locked() {
     // then find who else holds the pipe.
     drain_locked(i);
     if (!streams[i].fd) continue;
-    for (auto& h : procctx::pipe_holders(streams[i].fd.get())) {
+    auto holders = procctx::pipe_holders(streams[i].fd.get());
+    if (trace::on()) trace::pipe_held(*this, i, holders);
+    for (auto& h : holders) {
       bool seen = std::any_of(result.pipe_holders.begin(), result.pipe_holders.end(),
                               [&](const PipeHolder& o) { return o.pid == h.pid; });
       if (!seen) result.pipe_holders.push_back(std::move(h));
@@ -445,6 +449,7 @@ void ChildState::drain_locked(int i) {
       return;
     }
     if (r.value == 0) {
+      if (trace::on()) trace::pipe_eof(*this, i);
       close_stream_locked(i);
       return;
     }
@@ -549,6 +554,7 @@ Finished ChildState::maybe_finish_locked() {
     cgroup::release(*leaf);  // survivors (Leftovers::leave) move to the parent
     leaf.reset();
   }
+  if (trace::on()) trace::finished(*this);
   finished = true;
   cv.notify_all();
   Finished f;
@@ -632,6 +638,7 @@ void ChildState::begin_stop_locked(StopReason reason, std::string why) {
   if (finished || stopping) return;
   result.stop_reason = reason;
   result.cause = std::move(why);
+  if (trace::on()) trace::stop_begun(*this);
   if (!tree_alive_locked()) {
     // Only our pipe ends are left waiting; the context allows no more.
     stopping = true;
@@ -665,6 +672,7 @@ void ChildState::next_stop_stage_locked() {
     if (on_stop_signal) on_stop_signal(sent);
     (void)signal_tree_locked(step.signal);
     result.signals.push_back(sent);
+    if (trace::on()) trace::signal_sent(*this, step.signal, stop_stage, "stop sequence");
     // A stopped child must run to act on the signal.
     if (step.signal != SIGKILL && step.signal != SIGCONT) (void)signal_tree_locked(SIGCONT);
     if (step.wait > Duration::zero()) {
@@ -941,6 +949,7 @@ Result<void> Process::signal(int sig) const {
     return ::syscall(SYS_pidfd_send_signal, state_->pidfd.get(), sig, nullptr, 0);
   });
   if (!r.ok()) return sys::error(r, "pidfd_send_signal " + signal_name(sig));
+  if (detail::trace::on()) detail::trace::signal_sent(*state_, sig, -1, "Process::signal()");
   return {};
 }
 
@@ -965,6 +974,7 @@ Result<void> Process::kill() const {
   }
   auto r = state_->signal_tree_locked(SIGKILL);
   if (r) state_->result.signals.push_back({SIGKILL, Clock::now() - state_->started, state_->tree});
+  if (r && detail::trace::on()) detail::trace::signal_sent(*state_, SIGKILL, -1, "Process::kill()");
   return r;
 }
 

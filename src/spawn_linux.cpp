@@ -519,6 +519,7 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
   child->result.pid = child->pid;
   child->result.argv = child->argv;
   child->result.tree = child->tree;
+  if (trace::on()) child->trace_span = trace::spawned(*child);
 
   Process process = SpawnAccess::make(child);
   {
@@ -579,6 +580,7 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
     // Runs on whichever thread ends the context: hand the work to the loop
     // so that cancelling a thousand children stays a quick call.
     if (auto s = weak.lock()) {
+      if (trace::on()) trace::context_done(s->pid, ctx.err(), ctx.cause());
       bool deadline = ctx.err() == errc::deadline_exceeded;
       s->post_stop(deadline ? StopReason::deadline : StopReason::canceled, ctx.cause());
     }

@@ -7,12 +7,16 @@
 // each with the source location of its spawn()/run() call. Both are cheap
 // enough for a debug endpoint, not for a hot loop: they take procctx's
 // registry lock and copy.
+//
+// trace::start(path) … trace::stop() (or PROCCTX_TRACE=path in the
+// environment) records a timeline that opens in Perfetto: see below.
 #pragma once
 
 #include <procctx/command.hpp>
 #include <procctx/context.hpp>
 #include <procctx/export.hpp>
 #include <procctx/process.hpp>
+#include <procctx/result.hpp>
 #include <procctx/source_location.hpp>
 
 #include <chrono>
@@ -60,6 +64,37 @@ PROCCTX_EXPORT std::vector<ProcessRef> pipe_holders(int fd);
 // Writes snapshot() readably, one child per line, like a goroutine dump
 // (with a line naming the pipe holders of children that had any).
 PROCCTX_EXPORT void dump(std::ostream& out);
+
+// A timeline of what procctx does, as a Chrome trace-event JSON file
+// ({"traceEvents":[...]}) for ui.perfetto.dev or chrome://tracing. Each
+// child is a lane (numbered by its pid) holding a span from spawn until
+// its outcome is final, named by argv[0] (args: pid, argv, spawn site; at
+// the end: status, stop reason and cause, pipe holders), and instant events
+// for the stop beginning, each signal sent (name, stop stage), a context
+// ending (cause: canceled or deadline_exceeded), the exit, EOF on captured
+// stdout/stderr, wait_delay running out and the pipe holders found then
+// (pids and argv). Each Group and Pipeline gets a lane with a span around
+// its members, which name it in their "group_lane" argument.
+//
+// Events are kept in memory (up to 64 MiB of them; past that they are
+// counted in the file's "otherData" as dropped_events) and written when
+// tracing stops: by stop(), or at exit (from an atexit handler; a process
+// ending by _exit or a signal writes nothing). Setting PROCCTX_TRACE=path
+// in the environment starts tracing when procctx is first used. While
+// tracing is off an event site costs one relaxed atomic load.
+//
+// Threads: any thread may start and stop tracing, while children run.
+namespace trace {
+// Opens (creates or truncates) `path` and starts recording. Errors: the
+// file cannot be opened ("trace: open /x/t.json: Permission denied"), or a
+// trace is already running (errc::invalid_argument, naming its file).
+PROCCTX_EXPORT Result<void> start(std::string path);
+// Stops recording and writes the file, then closes it. Without a running
+// trace, does nothing. Errors name the file and the failing write.
+PROCCTX_EXPORT Result<void> stop();
+// Whether a trace is being recorded.
+PROCCTX_EXPORT bool enabled() noexcept;
+}  // namespace trace
 
 // For tests: records this process's children, fds (/proc/self/fd) and
 // threads (/proc/self/task) at construction; check() reports each one that
