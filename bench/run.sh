@@ -5,13 +5,14 @@
 #   bench/results/latest.log   everything the programs printed (per-repetition figures)
 #
 # It builds nothing: `make bench` builds the release preset with the
-# benchmarks first, then calls this. About 3.5 minutes on 2 cores.
+# benchmarks first, then calls this. About 4 minutes on 2 cores.
 #
 # Environment:
 #   BUILD_DIR         where the release build is (default build/release)
 #   SPAWN_BENCH_ARGS  extra options for spawn_bench, e.g. "--big-gib 2"
 #   GO_PEER_ARGS      extra options for the Go peer, e.g. "-reps 1"
 #   GROUP_BENCH_ARGS  extra options for group_bench, e.g. "--jobs 3000"
+#   TRACE_BENCH_ARGS  extra options for trace_bench, e.g. "--reps 5"
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -99,6 +100,14 @@ last_output=
 # shellcheck disable=SC2086  # the extra options are meant to split
 run_tool spawn_bench "$bench_dir/spawn_bench" ${SPAWN_BENCH_ARGS:-}
 while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
+
+# --- trace_bench: W1 with tracing never started, started and stopped, and on
+if [ -x "$bench_dir/trace_bench" ]; then
+  last_output=
+  # shellcheck disable=SC2086
+  run_tool trace_bench "$bench_dir/trace_bench" ${TRACE_BENCH_ARGS:-}
+  while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
+fi
 
 # --- group_bench: W7, many short jobs at concurrency 2 beside xargs and GNU parallel
 if [ -x "$bench_dir/group_bench" ]; then
