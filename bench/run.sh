@@ -12,6 +12,7 @@
 #   SPAWN_BENCH_ARGS  extra options for spawn_bench, e.g. "--big-gib 2"
 #   GO_PEER_ARGS      extra options for the Go peer, e.g. "-reps 1"
 #   GROUP_BENCH_ARGS  extra options for group_bench, e.g. "--jobs 3000"
+#   SCALE_BENCH_ARGS  options for scale_bench (default "--reps 1"), e.g. "--children 2000"
 #   TRACE_BENCH_ARGS  extra options for trace_bench, e.g. "--reps 5"
 set -euo pipefail
 
@@ -114,6 +115,14 @@ if [ -x "$bench_dir/group_bench" ]; then
   last_output=
   # shellcheck disable=SC2086
   run_tool group_bench "$bench_dir/group_bench" ${GROUP_BENCH_ARGS:-}
+  while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
+fi
+
+# --- scale_bench: 10,000 children under one Group beside hand-written C, and procctx batch -j 10000
+if [ -x "$bench_dir/scale_bench" ]; then
+  last_output=
+  # shellcheck disable=SC2086
+  run_tool scale_bench "$bench_dir/scale_bench" ${SCALE_BENCH_ARGS:---reps 1}
   while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
 fi
 

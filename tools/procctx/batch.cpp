@@ -685,20 +685,29 @@ void Runner::progress(bool force) {
 }
 
 int Runner::run() {
-  if (auto e = configure()) return usage_error(kSpec, *e);
-  sigset_t handled;
-  sigemptyset(&handled);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&handled, sig);
-  int sigfd = block_into_signalfd(handled);
-  ::signal(SIGPIPE, SIG_IGN);
-  if (::pipe2(done_pipe_, O_CLOEXEC) != 0 || sigfd < 0) return fail(std::string{"setup: "} + std::strerror(errno));
-
   // Jobs keep output fds open until printed; make room for many.
   rlimit nofile{};
   if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
     nofile.rlim_cur = nofile.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &nofile);
   }
+  if (auto e = configure()) return usage_error(kSpec, *e);
+  // A running job holds three fds here (its pidfd and two output files or
+  // pipes): never start more than the fd limit allows.
+  if (nofile.rlim_cur != RLIM_INFINITY) {
+    auto fit = static_cast<std::size_t>(std::max<rlim_t>((nofile.rlim_cur - 64) / 3, 1));
+    if (parallel_ > fit) {
+      std::fprintf(stderr, "procctx batch: -j %zu lowered to %zu: RLIMIT_NOFILE %llu allows 3 fds per running job\n",
+                   parallel_, fit, static_cast<unsigned long long>(nofile.rlim_cur));
+      parallel_ = fit;
+    }
+  }
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&handled, sig);
+  int sigfd = block_into_signalfd(handled);
+  ::signal(SIGPIPE, SIG_IGN);
+  if (::pipe2(done_pipe_, O_CLOEXEC) != 0 || sigfd < 0) return fail(std::string{"setup: "} + std::strerror(errno));
 
   // Resume: what the job log already says.
   auto joblog_path = p_.value("joblog");
@@ -958,9 +967,14 @@ int batch_main(std::span<const std::string> args) {
           values.push_back(*it);
           continue;
         }
-        std::ifstream f{*it};
-        if (!f) return fail(":::: '" + *it + "': cannot read: " + std::strerror(errno));
-        for (std::string line; std::getline(f, line);) values.push_back(line);
+        std::ifstream f;
+        std::istream* in = &std::cin;  // ":::: -" reads standard input
+        if (*it != "-") {
+          f.open(*it);
+          if (!f) return fail(":::: '" + *it + "': cannot read: " + std::strerror(errno));
+          in = &f;
+        }
+        for (std::string line; std::getline(*in, line);) values.push_back(line);
       }
       sources.push_back(std::move(values));
     }
