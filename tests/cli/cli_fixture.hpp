@@ -9,10 +9,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <signal.h>
+#include <unistd.h>
 
 namespace procctx::test {
 
@@ -45,6 +47,22 @@ class CliTest : public ProcessTest {
     return {r->status, r->out.str(), r->err.str(), Clock::now() - start};
   }
   static CliResult procctx(std::vector<std::string> args) { return run_program(cli(), std::move(args)); }
+
+  // Runs `command` through script(1), i.e. on a pseudo-terminal as from an
+  // interactive shell, typing `typed`; nullopt when script(1) is missing.
+  static std::optional<CliResult> on_a_terminal(const std::string& command, std::string typed) {
+    if (::access("/usr/bin/script", X_OK) != 0) return std::nullopt;
+    auto [ctx, cancel] = with_timeout(background(), std::chrono::seconds(30));
+    auto r = Command{"/usr/bin/script", {"-qec", command, "/dev/null"}}
+                 .in(Stdio::data(std::move(typed)))
+                 .out(Stdio::capture())
+                 .err(Stdio::capture())
+                 .run(ctx);
+    EXPECT_TRUE(r.ok()) << r.error().message();
+    if (!r.ok()) return CliResult{};
+    EXPECT_NE(r->stop_reason, StopReason::deadline) << command << " hung";
+    return CliResult{r->status, r->out.str(), r->err.str(), r->wall};
+  }
 };
 
 }  // namespace procctx::test

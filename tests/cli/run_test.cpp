@@ -362,17 +362,10 @@ TEST_F(Run, HelpAndManPageComeFromTheSameFlags) {
 }
 
 TEST_F(Run, TheCommandCanReadTheTerminal) {
-  if (::access("/usr/bin/script", X_OK) != 0) GTEST_SKIP() << "script(1) (bsdutils) is not installed";
-  std::string inner = cli() + " run -- sh -c 'read line; echo got:$line'";
-  auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 30s);
-  auto p = procctx::Command{"/usr/bin/script", {"-qec", inner, "/dev/null"}}
-               .in(Stdio::data("hello\n"))
-               .out(Stdio::capture())
-               .err(Stdio::capture())
-               .run(ctx);
-  ASSERT_TRUE(p) << p.error().message();
-  EXPECT_EQ(p->status.code(), 0) << p->out.str() << p->err.str();
-  EXPECT_NE(p->out.str().find("got:hello"), std::string::npos) << p->out.str();
+  auto r = on_a_terminal(cli() + " run -- sh -c 'read line; echo got:$line'", "hello\n");
+  if (!r) GTEST_SKIP() << "script(1) (bsdutils) is not installed";
+  EXPECT_EQ(r->status.code(), 0) << r->out << r->err;
+  EXPECT_NE(r->out.find("got:hello"), std::string::npos) << r->out;
 }
 
 }  // namespace
@@ -383,26 +376,18 @@ namespace {
 // procctx must stop too (so the shell sees the job stopped and gets the
 // terminal back), and on `fg` hand the terminal to the command again.
 TEST_F(Run, JobControlInAnInteractiveShell) {
-  if (::access("/usr/bin/script", X_OK) != 0 || ::access("/bin/bash", X_OK) != 0) {
-    GTEST_SKIP() << "script(1) or bash is not installed";
-  }
+  if (::access("/bin/bash", X_OK) != 0) GTEST_SKIP() << "bash is not installed";
   std::string typed = cli() + " run -- sh -c 'kill -TSTP $$; echo resumed; read x; echo got-$x'\n"
                       "fg\n"
                       "hello\n"
                       "echo rc=$?\n"
                       "exit\n";
-  auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 30s);
-  auto p = procctx::Command{"/usr/bin/script", {"-qec", "/bin/bash --norc --noprofile -i", "/dev/null"}}
-               .in(Stdio::data(typed))
-               .out(Stdio::capture())
-               .err(Stdio::capture())
-               .run(ctx);
-  ASSERT_TRUE(p) << p.error().message();
-  std::string out = p->out.str();
-  EXPECT_NE(out.find("Stopped"), std::string::npos) << out;
-  EXPECT_NE(out.find("resumed"), std::string::npos) << out;
-  EXPECT_NE(out.find("got-hello"), std::string::npos) << out;
-  EXPECT_NE(out.find("rc=0"), std::string::npos) << out;
+  auto r = on_a_terminal("/bin/bash --norc --noprofile -i", typed);
+  if (!r) GTEST_SKIP() << "script(1) (bsdutils) is not installed";
+  EXPECT_NE(r->out.find("Stopped"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("resumed"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("got-hello"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("rc=0"), std::string::npos) << r->out;
 }
 
 }  // namespace

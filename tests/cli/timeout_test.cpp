@@ -88,17 +88,10 @@ TEST_F(Timeout, HelpAndVersion) {
 // command must be able to read the terminal, which it can only do in the
 // terminal's foreground process group.
 TEST_F(Timeout, TheCommandCanReadTheTerminal) {
-  if (::access("/usr/bin/script", X_OK) != 0) GTEST_SKIP() << "script(1) (bsdutils) is not installed";
-  std::string inner = cli() + " timeout 20 sh -c 'read line; echo got:$line'";
-  auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 30s);
-  auto p = procctx::Command{"/usr/bin/script", {"-qec", inner, "/dev/null"}}
-               .in(Stdio::data("hello\n"))
-               .out(Stdio::capture())
-               .err(Stdio::capture())
-               .run(ctx);
-  ASSERT_TRUE(p) << p.error().message();
-  EXPECT_EQ(p->status.code(), 0) << p->out.str() << p->err.str();
-  EXPECT_NE(p->out.str().find("got:hello"), std::string::npos) << p->out.str();
+  auto r = on_a_terminal(cli() + " timeout 20 sh -c 'read line; echo got:$line'", "hello\n");
+  if (!r) GTEST_SKIP() << "script(1) (bsdutils) is not installed";
+  EXPECT_EQ(r->status.code(), 0) << r->out << r->err;
+  EXPECT_NE(r->out.find("got:hello"), std::string::npos) << r->out;
 }
 
 }  // namespace

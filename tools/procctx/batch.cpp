@@ -874,14 +874,13 @@ int Runner::run() {
 }
 
 int merge_main(std::span<const std::string> args) {
-  std::string error;
-  auto parsed = parse(kMergeSpec, args, error);
-  if (!parsed) return usage_error(kMergeSpec, error);
-  if (parsed->has("help")) {
-    std::cout << help(kMergeSpec);
-    return 0;
+  int exit_code = 0;
+  auto parsed = parse_args(kMergeSpec, args, exit_code);
+  if (!parsed) return exit_code == 0 ? 0 : kExitOwnFailure;
+  if (parsed->operands.empty()) {
+    usage_error(kMergeSpec, "no job log given");
+    return kExitOwnFailure;
   }
-  if (parsed->operands.empty()) return usage_error(kMergeSpec, "no job log given");
   std::vector<JobRecord> all;
   for (const auto& path : parsed->operands) {
     std::ifstream in{path};
@@ -938,20 +937,10 @@ const Spec& batch_spec() { return kSpec; }
 
 int batch_main(std::span<const std::string> args) {
   if (!args.empty() && args[0] == "merge") return merge_main(args.subspan(1));
+  int exit_code = 0;
+  auto parsed = parse_args(kSpec, args, exit_code);
+  if (!parsed) return exit_code == 0 ? 0 : kExitOwnFailure;
   std::string error;
-  auto parsed = parse(kSpec, args, error);
-  if (!parsed) {
-    usage_error(kSpec, error);
-    return kExitOwnFailure;
-  }
-  if (parsed->has("help")) {
-    std::cout << help(kSpec);
-    return 0;
-  }
-  if (parsed->has("version")) {
-    std::cout << version_line("batch") << "\n";
-    return 0;
-  }
   const auto& ops = parsed->operands;
   auto first_sep = std::find_if(ops.begin(), ops.end(), [](const std::string& s) { return s == ":::" || s == "::::"; });
   Input input;

@@ -54,6 +54,26 @@ int usage_error(const Spec& spec, const std::string& message) {
   return 125;
 }
 
+std::optional<Parsed> parse_args(const Spec& spec, std::span<const std::string> args, int& exit_code) {
+  std::string error;
+  auto parsed = parse(spec, args, error);
+  if (!parsed) {
+    exit_code = usage_error(spec, error);
+    return std::nullopt;
+  }
+  if (parsed->has("help")) {
+    std::cout << help(spec);
+    exit_code = 0;
+    return std::nullopt;
+  }
+  if (parsed->has("version")) {
+    std::cout << version_line(spec.name) << "\n";
+    exit_code = 0;
+    return std::nullopt;
+  }
+  return parsed;
+}
+
 int main(std::span<const std::string> args) {
   if (args.empty()) return usage_error(kTop, "missing COMMAND");
   const std::string& sub = args[0];

@@ -269,17 +269,9 @@ bool relay_stream(int fd, Command& cmd, Supervisor& sup, StreamReport& report, s
 const Spec& run_spec() { return kSpec; }
 
 int run_main(std::span<const std::string> args) {
-  std::string error;
-  auto parsed = parse(kSpec, args, error);
-  if (!parsed) return usage_error(kSpec, error);
-  if (parsed->has("help")) {
-    std::cout << help(kSpec);
-    return 0;
-  }
-  if (parsed->has("version")) {
-    std::cout << version_line("run") << "\n";
-    return 0;
-  }
+  int exit_code = 0;
+  auto parsed = parse_args(kSpec, args, exit_code);
+  if (!parsed) return exit_code;
   if (parsed->operands.empty()) return usage_error(kSpec, "missing COMMAND");
 
   RunReport report;

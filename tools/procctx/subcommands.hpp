@@ -3,6 +3,7 @@
 
 #include "flags.hpp"
 
+#include <optional>
 #include <span>
 #include <string>
 
@@ -22,5 +23,10 @@ std::string version_line(std::string_view subcommand);
 
 // Prints "PROGRAM: MESSAGE" and the --help hint to stderr; returns 125.
 int usage_error(const Spec& spec, const std::string& message);
+
+// Parses a subcommand's arguments. When there is nothing to run — a usage
+// error (125), --help or --version (0), printed here — returns nullopt with
+// `exit_code` set.
+std::optional<Parsed> parse_args(const Spec& spec, std::span<const std::string> args, int& exit_code);
 
 }  // namespace procctx::cli

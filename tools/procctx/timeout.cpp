@@ -83,17 +83,9 @@ std::string short_signal_name(int sig) {
 const Spec& timeout_spec() { return kSpec; }
 
 int timeout_main(std::span<const std::string> args) {
-  std::string error;
-  auto parsed = parse(kSpec, args, error);
-  if (!parsed) return usage_error(kSpec, error);
-  if (parsed->has("help")) {
-    std::cout << help(kSpec);
-    return 0;
-  }
-  if (parsed->has("version")) {
-    std::cout << version_line("timeout") << "\n";
-    return 0;
-  }
+  int exit_code = 0;
+  auto parsed = parse_args(kSpec, args, exit_code);
+  if (!parsed) return exit_code;
 
   int term_signal = SIGTERM;
   if (auto s = parsed->value("signal")) {
