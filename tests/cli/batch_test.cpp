@@ -379,3 +379,19 @@ TEST_F(Batch, OnSignalNowStopsRunningJobsAtTheFirstSignal) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Batch, ProgressIsRedrawnInPlaceOnATerminalAndNeverOnStdout) {
+  // stderr is the terminal; stdout goes to a file.
+  auto r = on_a_terminal(cli() + " batch -j2 -- 'sleep 0.2; echo job {}' ::: 1 2 3 4 >" + path("out"), "");
+  if (!r) GTEST_SKIP() << "script(1) (bsdutils) is not installed";
+  EXPECT_NE(r->out.find("\r\x1b[Kprocctx batch: 4/4 done, 0 running, 0 failed"), std::string::npos) << r->out;
+  std::string out = slurp(path("out"));
+  EXPECT_EQ(out.find("procctx batch"), std::string::npos) << out;
+  EXPECT_NE(out.find("job 4\n"), std::string::npos) << out;
+  auto quiet = on_a_terminal(cli() + " batch -q -- 'echo {}' ::: 1 >" + path("quiet"), "");
+  EXPECT_EQ(quiet->out.find("procctx batch"), std::string::npos) << quiet->out;
+}
+
+}  // namespace

@@ -391,3 +391,19 @@ TEST_F(Run, JobControlInAnInteractiveShell) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Run, TreeNoneKeepsTheCommandInProcctxsGroup) {
+  std::string path = report_path();
+  auto r = procctx(run_args({"--tree", "none", "--json", path}, {helper(), "pgid"}));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex{"pid=(\\d+) pgid=(\\d+) "})) << r.out;
+  EXPECT_NE(m[1], m[2]) << "not a group leader";
+  EXPECT_EQ(read_report(path)["tree"]["used"], "none");
+  auto grouped = procctx(run_args({"--tree", "group"}, {helper(), "pgid"}));
+  ASSERT_TRUE(std::regex_search(grouped.out, m, std::regex{"pid=(\\d+) pgid=(\\d+) "})) << grouped.out;
+  EXPECT_EQ(m[1], m[2]);
+}
+
+}  // namespace
