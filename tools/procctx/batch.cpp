@@ -422,7 +422,7 @@ std::optional<std::string> Runner::configure() {
 }
 
 void Runner::write_log(const JobRecord& rec) {
-  records_.push_back(rec);
+  if (p_.has("report")) records_.push_back(rec);  // only the HTML report needs them all
   if (!joblog_) return;
   *joblog_ << (parallel_format_ ? parallel_joblog_line(rec) : joblog_line(rec));
   joblog_->flush();  // a line per attempt survives a crash of procctx
@@ -512,7 +512,13 @@ void Runner::start(const Scheduler::Start& s) {
     rec.shard = shard_.text();
     rec.host = host_;
     write_log(rec);
-    print_job({r.out, r.err, r.tag, note});
+    Printable pr{r.out, r.err, r.tag, note};
+    if (keep_order_) {
+      waiting_[j.seq] = pr;
+      flush_in_order();
+    } else {
+      print_job(pr);
+    }
     running_.erase(token);
     return;
   }

@@ -103,10 +103,11 @@ std::optional<Scheduler::Start> Scheduler::next(TimePoint now) {
   if (halted() || running_ >= slot_busy_.size()) return std::nullopt;
   std::optional<std::size_t> job;
   // Retries that are due first (they have waited), then new jobs in order.
-  for (std::size_t i = 0; i < retry_at_.size(); ++i) {
+  for (std::size_t i = 0; pending_retries_ > 0 && i < retry_at_.size(); ++i) {
     if (retry_at_[i] && *retry_at_[i] <= now) {
       job = i;
       retry_at_[i].reset();
+      --pending_retries_;
       break;
     }
   }
@@ -138,6 +139,7 @@ std::optional<TimePoint> Scheduler::finished(std::size_t job, std::size_t slot, 
                     (0.5 + 0.5 * std::uniform_real_distribution<double>(0, 1)(rng_));
     auto wait = std::chrono::duration_cast<Duration>(opt_.retry.delay * factor);
     retry_at_[job] = now + wait;
+    ++pending_retries_;
     return retry_at_[job];
   }
   final_[job] = true;
@@ -168,10 +170,12 @@ void Scheduler::halt(HaltPolicy::When how) {
       ++failed_;
     }
   }
+  pending_retries_ = 0;
 }
 
 std::optional<TimePoint> Scheduler::next_wakeup() const {
   std::optional<TimePoint> t;
+  if (pending_retries_ == 0) return t;
   for (const auto& r : retry_at_) {
     if (r && (!t || *r < *t)) t = r;
   }

@@ -97,6 +97,7 @@ class Scheduler {
   std::vector<std::optional<TimePoint>> retry_at_;
   std::vector<bool> slot_busy_;
   std::size_t cursor_ = 0;           // next never-started job
+  std::size_t pending_retries_ = 0;  // jobs with a retry_at_
   std::size_t running_ = 0, succeeded_ = 0, failed_ = 0;
   HaltPolicy::When halted_ = HaltPolicy::When::never;
   bool stop_running_ = false;
