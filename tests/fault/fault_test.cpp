@@ -96,6 +96,144 @@ TEST_F(Fault, TimerfdFailureStillEndsTheDeadlineContext) {
   EXPECT_EQ(ctx.err(), procctx::errc::deadline_exceeded);
 }
 
+TEST_F(Fault, Pipe2EnfileForStdoutIsAnError) {
+  arm(Call::pipe2, ENFILE);  // the first pipe: stdout
+  auto r = helper_cmd({"exit", "0"}).out(Stdio::capture()).err(Stdio::capture()).run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), std::errc::too_many_files_open_in_system);
+  EXPECT_NE(r.error().message().find("pipe for stdout: pipe2: Too many open files in system"), std::string::npos)
+      << r.error().message();
+}
+
+TEST_F(Fault, Pipe2EmfileForStdinDataIsAnError) {
+  arm(Call::pipe2, EMFILE);
+  auto r = helper_cmd({"count-stdin"}).in(Stdio::data("abc")).run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), std::errc::too_many_files_open);
+  EXPECT_NE(r.error().message().find("pipe for stdin"), std::string::npos) << r.error().message();
+}
+
+TEST_F(Fault, Clone3EnomemIsAnErrorWithoutFallback) {
+  arm(Call::clone3, ENOMEM);
+  auto before = calls(Call::clone);
+  auto r = helper_cmd({"exit", "0"}).out(Stdio::capture()).run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), std::errc::not_enough_memory);
+  EXPECT_NE(r.error().message().find("clone: Cannot allocate memory"), std::string::npos) << r.error().message();
+  EXPECT_EQ(calls(Call::clone), before) << "ENOMEM is not a reason to try clone()";
+}
+
+TEST_F(Fault, CloneEagainAfterClone3MissingIsAnError) {
+  arm(Call::clone3, ENOSYS, 1, -1);
+  arm(Call::clone, EAGAIN);
+  auto r = helper_cmd({"exit", "0"}).out(Stdio::capture()).run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), std::errc::resource_unavailable_try_again);
+  EXPECT_NE(r.error().message().find("clone: Resource temporarily unavailable"), std::string::npos)
+      << r.error().message();
+}
+
+TEST_F(Fault, EpollCtlEnospcForAStreamKillsAndReapsTheChild) {
+  arm(Call::epoll_ctl, ENOSPC, 2);  // a stream after the first watch
+  auto r = helper_cmd({"sleep", "30"}).out(Stdio::capture()).err(Stdio::capture()).run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), std::errc::no_space_on_device);
+  EXPECT_NE(r.error().message().find("No space left on device"), std::string::npos) << r.error().message();
+}
+
+TEST_F(Fault, TimerfdFailureSkipsTheGraceButStillEscalates) {
+  auto [ctx, cancel] = procctx::with_cancel(procctx::background());
+  auto p = helper_cmd({"ignore-term", "30"})
+               .out(Stdio::pipe())
+               .stop({{SIGTERM, std::chrono::seconds(30)}, {SIGKILL}})
+               .spawn(ctx);
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_EQ(procctx::test::read_line(p->out()), "ready");
+  arm(Call::timerfd_settime, EINVAL, 1, -1);
+  cancel("stop it");
+  const auto& c = p->wait();
+  EXPECT_EQ(c.status.signal(), SIGKILL);
+  ASSERT_EQ(c.signals.size(), 2u);
+  EXPECT_LT(c.signals[1].at, std::chrono::seconds(10)) << "no timer means no grace, never no escalation";
+}
+
+TEST_F(Fault, PidfdSendSignalEsrchIsAnErrorAndKillStillWorks) {
+  auto p = helper_cmd({"sleep", "30"}).spawn();
+  ASSERT_TRUE(p) << p.error().message();
+  arm(Call::pidfd_send_signal, ESRCH);
+  auto s = p->signal(SIGTERM);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), std::errc::no_such_process);
+  EXPECT_NE(s.error().message().find("pidfd_send_signal SIGTERM: No such process"), std::string::npos)
+      << s.error().message();
+  ASSERT_TRUE(p->kill());
+  EXPECT_EQ(p->wait().status.signal(), SIGKILL);
+}
+
+TEST_F(Fault, PidfdSendSignalEsrchInTheStopSequenceMovesOnToTheNextStep) {
+  auto [ctx, cancel] = procctx::with_cancel(procctx::background());
+  auto p = helper_cmd({"sleep", "30"})
+               .tree(procctx::Tree::none)
+               .stop({{SIGTERM, std::chrono::milliseconds(100)}, {SIGKILL}})
+               .spawn(ctx);
+  ASSERT_TRUE(p) << p.error().message();
+  arm(Call::pidfd_send_signal, ESRCH);  // SIGTERM is lost
+  cancel("stop it");
+  const auto& c = p->wait();
+  EXPECT_EQ(c.status.signal(), SIGKILL);
+  EXPECT_EQ(c.stop_reason, procctx::StopReason::canceled);
+}
+
+TEST_F(Fault, WriteEintrStormFeedingStdinIsRetried) {
+  arm(Call::write, EINTR, 1, 200);
+  auto c = helper_cmd({"count-stdin"}).in(Stdio::data(std::string(1 << 20, 'x'))).out(Stdio::capture()).run();
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->out.text(), std::to_string(1 << 20) + "\n");
+  EXPECT_EQ(c->stdin_written, std::size_t{1} << 20);
+}
+
+TEST_F(Fault, ReadEagainIsAWaitNotAnEnd) {
+  arm(Call::read, EAGAIN, 1, 20);  // spurious readiness, over and over
+  auto c = run_helper({"flood-stdout", "1M"});
+  EXPECT_EQ(c.out.total(), 1u << 20);
+  EXPECT_TRUE(c.status.success());
+}
+
+TEST_F(Fault, WriteEagainFeedingStdinWaitsForRoom) {
+  arm(Call::write, EAGAIN, 1, 20);
+  auto c = helper_cmd({"count-stdin"}).in(Stdio::data(std::string(256 * 1024, 'x'))).out(Stdio::capture()).run();
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->out.text(), std::to_string(256 * 1024) + "\n");
+}
+
+TEST_F(Fault, ReaderAndWriterRideOutEintrAndEagain) {
+  auto p = helper_cmd({"echo-stdin"}).in(Stdio::pipe()).out(Stdio::pipe()).spawn();
+  ASSERT_TRUE(p) << p.error().message();
+  arm(Call::write, EINTR, 1, 50);
+  ASSERT_TRUE(p->in().write("hello\n"));
+  arm(Call::write, EAGAIN, 1, 3);
+  ASSERT_TRUE(p->in().write("again\n"));
+  p->in().close();
+  arm(Call::read, EINTR, 1, 50);
+  arm(Call::read, EAGAIN, 51, 3);
+  auto all = p->out().read_all();
+  ASSERT_TRUE(all) << all.error().message();
+  EXPECT_EQ(*all, "hello\nagain\n");
+  EXPECT_TRUE(p->wait().status.success());
+}
+
+TEST_F(Fault, WriterEpipeIsAnErrorNotASignal) {
+  auto p = helper_cmd({"sleep", "30"}).in(Stdio::pipe()).spawn();
+  ASSERT_TRUE(p) << p.error().message();
+  arm(Call::write, EPIPE);
+  auto w = p->in().write("lost");
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code(), std::errc::broken_pipe);
+  EXPECT_NE(w.error().message().find("write to stdin: Broken pipe"), std::string::npos) << w.error().message();
+  ASSERT_TRUE(p->kill());
+  EXPECT_EQ(p->wait().status.signal(), SIGKILL);
+}
+
 std::string cgroup_unavailable() {
   auto parent = procctx::detail::cgroup::default_parent();
   return parent ? std::string{} : parent.error().message();
@@ -130,6 +268,25 @@ TEST_F(Fault, WithoutClone3TheChildJoinsItsCgroupItself) {
   std::string leaf = std::filesystem::path{c->cgroup}.filename().string();
   EXPECT_NE(c->out.text().find("0::"), std::string::npos);
   EXPECT_NE(c->out.text().find(leaf), std::string::npos) << c->out.text() << " vs " << leaf;
+}
+
+TEST_F(Fault, CgroupLeafOpenRefusedFallsBackToAProcessGroup) {
+  if (auto why = cgroup_unavailable(); !why.empty()) GTEST_SKIP() << "no writable cgroup v2: " << why;
+  arm(Call::open, EACCES);  // opening the new leaf
+  auto c = helper_cmd({"exit", "0"}).tree(procctx::Tree::cgroup).run();
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->tree, procctx::Tree::process_group);
+  EXPECT_NE(c->tree_note.find("open cgroup"), std::string::npos) << c->tree_note;
+  EXPECT_NE(c->tree_note.find("Permission denied"), std::string::npos) << c->tree_note;
+}
+
+TEST_F(Fault, CgroupKillFileMissingFallsBackToSignallingEachMember) {
+  if (auto why = cgroup_unavailable(); !why.empty()) GTEST_SKIP() << "no writable cgroup v2: " << why;
+  auto p = helper_cmd({"sleep", "30"}).tree(procctx::Tree::cgroup).spawn();
+  ASSERT_TRUE(p) << p.error().message();
+  arm(Call::open, ENOENT);  // cgroup.kill, as before Linux 5.14
+  ASSERT_TRUE(p->kill());
+  EXPECT_EQ(p->wait().status.signal(), SIGKILL);
 }
 
 }  // namespace
