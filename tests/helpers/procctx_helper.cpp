@@ -539,6 +539,40 @@ int cmd_setsid_escape(Args args) {
   return 0;
 }
 
+// The classic daemon: fork, setsid, fork again, the middle process exits
+// and the grandchild (reparented away from us) prints "daemon=PID\n" and
+// lives on with its stdio on /dev/null. Exits 0 once the line is written.
+int cmd_daemon(Args args) {
+  double seconds = parse_seconds("daemon", args[0]);
+  int handshake[2];
+  if (pipe2(handshake, O_CLOEXEC) != 0) system_error("pipe2");
+  pid_t middle = fork();
+  if (middle < 0) system_error("fork");
+  if (middle == 0) {
+    close(handshake[0]);
+    if (setsid() < 0) _exit(kExitSystemError);
+    pid_t daemon = fork();
+    if (daemon < 0) _exit(kExitSystemError);
+    if (daemon > 0) _exit(0);
+    write_all(STDOUT_FILENO, "daemon=" + std::to_string(getpid()) + "\n");
+    int null_fd = open("/dev/null", O_RDWR);
+    if (null_fd < 0) _exit(kExitSystemError);
+    dup2(null_fd, STDIN_FILENO);
+    dup2(null_fd, STDOUT_FILENO);
+    dup2(null_fd, STDERR_FILENO);
+    if (null_fd > STDERR_FILENO) close(null_fd);
+    close(handshake[1]);  // Tells the parent the line has been written.
+    sleep_for(seconds);
+    _exit(0);
+  }
+  close(handshake[1]);
+  while (waitpid(middle, nullptr, 0) < 0 && errno == EINTR) {}
+  char byte;
+  while (read_some(handshake[0], &byte, 1) != 0) {}
+  close(handshake[0]);
+  return 0;
+}
+
 int cmd_fork(Args args) {
   std::optional<std::uint64_t> count = parse_uint(args[0]);
   if (!count || *count > kMaxForks) {
@@ -648,6 +682,7 @@ constexpr Command kCommands[] = {
     {"status", "", 0, 0, cmd_status},
     {"grandchild-holds-stdout", "SECONDS", 1, 1, cmd_grandchild_holds_stdout},
     {"setsid-escape", "SECONDS", 1, 1, cmd_setsid_escape},
+    {"daemon", "SECONDS", 1, 1, cmd_daemon},
     {"fork", "N SECONDS", 2, 2, cmd_fork},
     {"close-stdout", "SECONDS", 1, 1, cmd_close_stdout},
     {"stop-self", "", 0, 0, cmd_stop_self},
