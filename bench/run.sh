@@ -5,7 +5,20 @@
 #   bench/results/latest.log   everything the programs printed (per-repetition figures)
 #
 # It builds nothing: `make bench` builds the release preset with the
-# benchmarks first, then calls this. About 4 minutes on 2 cores.
+# benchmarks first, then calls this. About 10 to 14 minutes on 2 cores.
+#
+# How to read the table. Each row compares procctx with one reference
+# measured in the same run, interleaved with it: "procctx" and "reference"
+# are medians over the repetitions, "ratio" is procctx / reference (for
+# rates higher is better, for times lower is better), and "target" is the
+# issue's bar for that row, judged MET or MISSED; "info" rows only report.
+# The W1, W5 and W6 rows "vs <peer>" come from bench/peers/run_peers.sh:
+# procctx beside hand-written C, Go, Python, Boost.Process v1/v2 and Node,
+# each written as its own documentation recommends. In W5 and W6 the
+# reference cell also says how many processes the peer left running after
+# its call returned, and "hung until killed at the cap" for a call that had
+# not returned after PEER_CAP seconds; "SKIPPED (why)" marks a peer that is
+# not there or cannot do the workload. latest.log has every repetition.
 #
 # Environment:
 #   BUILD_DIR         where the release build is (default build/release)
@@ -14,6 +27,8 @@
 #   GROUP_BENCH_ARGS  extra options for group_bench, e.g. "--jobs 3000"
 #   SCALE_BENCH_ARGS  options for scale_bench (default "--reps 1"), e.g. "--children 2000"
 #   TRACE_BENCH_ARGS  extra options for trace_bench, e.g. "--reps 5"
+#   PEER_REPS, PEER_SPAWNS, PEER_CAP, PEER_BUDGET  for bench/peers/run_peers.sh
+#                     (3 repetitions, 2000 spawns, a 10 s cap, 240 s for W1)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -118,6 +133,12 @@ if [ -x "$bench_dir/group_bench" ]; then
   while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
 fi
 
+# --- the peers: W1, W5 and W6 for procctx, hand-written C, Go, Python,
+# Boost.Process v1 and v2 and Node, interleaved in one run
+last_output=
+run_tool peers bench/peers/run_peers.sh "$bench_dir"
+while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
+
 # --- scale_bench: 10,000 children under one Group beside hand-written C, and procctx batch -j 10000
 if [ -x "$bench_dir/scale_bench" ]; then
   last_output=
@@ -156,6 +177,10 @@ compiler=$("${cxx:-c++}" --version 2>/dev/null | head -n 1 || echo unknown)
 go_version=$( (/usr/lib/go-1.19/bin/go version || go version) 2>/dev/null | head -n 1 || echo none)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+boost_version=$(sed -n 's/^#define BOOST_LIB_VERSION "\(.*\)"/\1/p' /usr/include/boost/version.hpp 2>/dev/null | tr _ .)
+peer_versions="$($py --version 2>&1 | head -n 1), Node $(node --version 2>/dev/null || echo none), Boost ${boost_version:-none}, $(ldd --version 2>/dev/null | head -n 1 | sed 's/^ldd //')"
 
 md_cell() { local s=${1//|/\\|}; printf '%s' "$s"; }
 {
@@ -164,6 +189,7 @@ md_cell() { local s=${1//|/\\|}; printf '%s' "$s"; }
   echo "$(nproc) CPUs ($cpu), Linux $(uname -r), $compiler, $go_version; run took ${elapsed} s."
   echo "Each reference is measured in the same run as procctx; read the ratios, not the absolute figures."
   echo "Go peer: $go_note."
+  echo "Peers: $peer_versions."
   echo
   echo "| workload | procctx | reference | ratio | target | status |"
   echo "|---|---|---|---|---|---|"
@@ -187,7 +213,8 @@ json_str() {
   echo "    \"cpu\": $(json_str "$cpu"),"
   echo "    \"kernel\": $(json_str "$(uname -r)"),"
   echo "    \"compiler\": $(json_str "$compiler"),"
-  echo "    \"go\": $(json_str "$go_version")"
+  echo "    \"go\": $(json_str "$go_version"),"
+  echo "    \"peers\": $(json_str "$peer_versions")"
   echo "  },"
   echo "  \"run_seconds\": $elapsed,"
   echo "  \"go_peer_note\": $(json_str "$go_note"),"

@@ -6,7 +6,7 @@ set -euo pipefail
 want=(cmake ninja-build g++ make pkg-config nlohmann-json3-dev)
 case "${1:-build}" in
   test)  want+=(clang libgtest-dev libgmock-dev libbenchmark-dev) ;;
-  bench) want+=(libbenchmark-dev golang-1.19-go parallel) ;;
+  bench) want+=(libbenchmark-dev golang-1.19-go parallel python3 libboost1.81-dev nodejs) ;;
 esac
 
 missing=()
