@@ -24,3 +24,7 @@ install(FILES ${PROJECT_BINARY_DIR}/procctx-config.cmake
 
 configure_file(cmake/procctx.pc.in ${PROJECT_BINARY_DIR}/procctx.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/procctx.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The user-facing docs, for the Debian package and any other install.
+install(FILES README.md docs/guide.md docs/errors.md docs/exit-codes.md docs/cli.md docs/json.md docs/design.md
+  DESTINATION ${CMAKE_INSTALL_DOCDIR})
