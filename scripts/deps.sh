@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what procctx needs to build and test, from Debian, when missing.
-# Usage: scripts/deps.sh [build|test|bench]   (test includes build)
+# Usage: scripts/deps.sh [build|test|bench|docs|deb]   (each includes build)
 set -euo pipefail
 
 want=(cmake ninja-build g++ make pkg-config nlohmann-json3-dev)
 case "${1:-build}" in
-  test)  want+=(clang libgtest-dev libgmock-dev libbenchmark-dev) ;;
+  test)  want+=(clang libgtest-dev libgmock-dev libbenchmark-dev dpkg-dev) ;;  # dpkg-dev: the .deb test
+  docs)  want+=(doxygen) ;;
+  deb)   want+=(dpkg-dev) ;;
   bench) want+=(libbenchmark-dev golang-1.19-go parallel python3 libboost1.81-dev nodejs) ;;
 esac
 
