@@ -285,8 +285,10 @@ TEST_F(Batch, HtmlReportAndKeepOrderAndTags) {
   for (auto pos = html.find("<rect"); pos != std::string::npos; pos = html.find("<rect", pos + 1)) ++rects;
   EXPECT_EQ(rects, 3u);
 
-  auto tagged = batch({"-q", "--line-buffer", "--tag", "--", "printf", "'x\\ny\\n'", "{}", ":::", "t1"});
+  auto tagged = batch({"-q", "--line-buffer", "--tag", "--joblog", path("lb.jsonl"), "--", "printf", "'x\\ny\\n'",
+                       "{}", ":::", "t1"});
   EXPECT_EQ(tagged.out, "t1\tx\nt1\ty\n");
+  EXPECT_EQ(joblog(path("lb.jsonl"))[0]["stdout_bytes"], 4) << "counted in --line-buffer mode too";
   auto tagstring = batch({"-q", "--tagstring", "[{#}]", "--", "echo", "{}", ":::", "v"});
   EXPECT_EQ(tagstring.out, "[1]\tv\n");
 }

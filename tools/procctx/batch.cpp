@@ -264,6 +264,7 @@ class Runner {
     Context ctx;
     int out = -1, err = -1;                // files (group) or pipe read ends (line-buffer)
     std::string out_partial, err_partial;  // line-buffer: an unfinished line
+    std::uint64_t out_bytes = 0, err_bytes = 0;  // line-buffer: bytes read so far
     TimePoint started{};
     double start_unix = 0;
     std::string tag;
@@ -529,14 +530,16 @@ void Runner::start(const Scheduler::Start& s) {
 }
 
 void Runner::pump_lines(Running& r, bool at_eof) {
-  for (auto [fd, partial, out] : {std::tuple<int*, std::string*, int>{&r.out, &r.out_partial, STDOUT_FILENO},
-                                  std::tuple<int*, std::string*, int>{&r.err, &r.err_partial, STDERR_FILENO}}) {
+  using Stream = std::tuple<int*, std::string*, int, std::uint64_t*>;
+  for (auto [fd, partial, out, bytes] : {Stream{&r.out, &r.out_partial, STDOUT_FILENO, &r.out_bytes},
+                                         Stream{&r.err, &r.err_partial, STDERR_FILENO, &r.err_bytes}}) {
     if (*fd < 0) continue;
     char buf[65536];
     for (;;) {
       ssize_t n = ::read(*fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n > 0) {
+        *bytes += static_cast<std::uint64_t>(n);
         partial->append(buf, static_cast<std::size_t>(n));
         auto last = partial->rfind('\n');
         if (last != std::string::npos) {
@@ -640,6 +643,8 @@ void Runner::finish(std::size_t token) {
     pump_lines(r, true);
     if (r.out >= 0) ::close(std::exchange(r.out, -1));
     if (r.err >= 0) ::close(std::exchange(r.err, -1));
+    rec.out_bytes = r.out_bytes;
+    rec.err_bytes = r.err_bytes;
   } else {
     struct stat st {};
     if (r.out >= 0 && ::fstat(r.out, &st) == 0) rec.out_bytes = static_cast<std::uint64_t>(st.st_size);
@@ -648,7 +653,7 @@ void Runner::finish(std::size_t token) {
   auto retry_at = sched_->finished(r.job, r.slot, end, now);
   if (sched_->halted() && halted_why_.empty()) halted_why_ = "--halt " + p_.value("halt").value_or("");
   rec.final = !retry_at;
-  if (retry_at) ++retried_;
+  if (retry_at && r.attempt == 1) ++retried_;  // jobs that needed another attempt
   write_log(rec);
 
   std::string note;
