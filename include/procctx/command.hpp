@@ -1,22 +1,25 @@
-// procctx/command.hpp — what to run, and how.
-//
-// A Command is a value: a program, its arguments, its working directory,
-// environment, stdio, how to stop it and which processes count as its tree.
-// Nothing runs until spawn() or run() (declared in process.hpp).
-//
-//   procctx::Command cmd{"grep", {"-r", "TODO", "src"}};
-//   cmd.cwd("/repo").env_clear().env("LANG", "C")
-//      .out(procctx::Stdio::capture())
-//      .stop({{SIGTERM, 5s}, {SIGKILL}});
-//
-// What it will not do: run anything through a shell. The program is looked
-// up on the parent's PATH (never through a relative PATH entry such as "."
-// unless allowed), and the arguments reach the child exactly as given. To
-// run a shell command, say so: Command{"/bin/sh", {"-c", script}}.
-//
-// Copying a Command is cheap enough to do per spawn; it is not thread-safe
-// to modify one Command from two threads, but any number of threads may
-// spawn from one unmodified Command.
+/// @file
+/// @brief What to run, and how.
+///
+/// A Command is a value: a program, its arguments, its working directory,
+/// environment, stdio, how to stop it and which processes count as its tree.
+/// Nothing runs until spawn() or run() (declared in process.hpp).
+///
+/// @code
+///   procctx::Command cmd{"grep", {"-r", "TODO", "src"}};
+///   cmd.cwd("/repo").env_clear().env("LANG", "C")
+///      .out(procctx::Stdio::capture())
+///      .stop({{SIGTERM, 5s}, {SIGKILL}});
+/// @endcode
+///
+/// What it will not do: run anything through a shell. The program is looked
+/// up on the parent's PATH (never through a relative PATH entry such as "."
+/// unless allowed), and the arguments reach the child exactly as given. To
+/// run a shell command, say so: Command{"/bin/sh", {"-c", script}}.
+///
+/// Copying a Command is cheap enough to do per spawn; it is not thread-safe
+/// to modify one Command from two threads, but any number of threads may
+/// spawn from one unmodified Command.
 #pragma once
 
 #include <procctx/context.hpp>
@@ -43,65 +46,71 @@ class Process;
 struct Completed;
 struct SignalSent;
 
-// Which processes a stop reaches.
+/// Which processes a stop reaches.
 enum class Tree {
-  process_group,  // default: the child leads a new process group; signals go to the group
-  cgroup,         // the child starts in its own cgroup v2 leaf (falls back to process_group)
-  none,           // only the direct child is signalled
+  process_group,  ///< default: the child leads a new process group; signals go to the group
+  cgroup,         ///< the child starts in its own cgroup v2 leaf (falls back to process_group)
+  none,           ///< only the direct child is signalled
 };
 
-// How Stdio::file opens its file. `automatic` reads for stdin and
-// creates/truncates for stdout and stderr.
+/// How Stdio::file opens its file. `automatic` reads for stdin and
+/// creates/truncates for stdout and stderr.
 enum class FileMode { automatic, read, truncate, append };
 
-// Where one of the child's standard streams goes.
+/// Where one of the child's standard streams goes.
 class PROCCTX_EXPORT Stdio {
  public:
+  /// Which of the factories below made it.
   enum class Kind { inherit, null, pipe, capture, data, file, fd, to_stdout };
+  /// capture()'s default limit: 64 MiB.
   static constexpr std::size_t default_capture_limit = std::size_t{64} << 20;
 
-  // The parent's own fd 0/1/2 (the default for all three).
+  /// The parent's own fd 0/1/2 (the default for all three).
   static Stdio inherit() { return Stdio{Kind::inherit}; }
-  // /dev/null.
+  /// /dev/null.
   static Stdio null() { return Stdio{Kind::null}; }
-  // A pipe whose parent end you use yourself: Process::in()/out()/err().
+  /// A pipe whose parent end you use yourself: Process::in()/out()/err().
   static Stdio pipe() { return Stdio{Kind::pipe}; }
-  // Collected into Completed::out/err. Past `limit` bytes the first and last
-  // limit/2 bytes are kept, the bytes between are counted as dropped, and the
-  // child is never blocked: reading goes on to the end.
+  /// Collected into Completed::out/err. Past `limit` bytes the first and last
+  /// limit/2 bytes are kept, the bytes between are counted as dropped, and the
+  /// child is never blocked: reading goes on to the end.
   static Stdio capture(std::size_t limit = default_capture_limit) {
     Stdio s{Kind::capture};
     s.limit_ = limit;
     return s;
   }
-  // stdin only: `bytes` fed to the child by procctx's loop, then EOF.
+  /// stdin only: `bytes` fed to the child by procctx's loop, then EOF.
   static Stdio data(std::string bytes) {
     Stdio s{Kind::data};
     s.data_ = std::make_shared<const std::string>(std::move(bytes));
     return s;
   }
-  // A file, opened in the parent at spawn (an error names the path).
+  /// A file, opened in the parent at spawn (an error names the path).
   static Stdio file(std::filesystem::path path, FileMode mode = FileMode::automatic) {
     Stdio s{Kind::file};
     s.path_ = std::move(path);
     s.mode_ = mode;
     return s;
   }
-  // An fd of the caller's (it stays the caller's: procctx never closes it).
+  /// An fd of the caller's (it stays the caller's: procctx never closes it).
   static Stdio fd(int fd) {
     Stdio s{Kind::fd};
     s.fd_ = fd;
     return s;
   }
-  // stderr only: wherever stdout goes (2>&1).
+  /// stderr only: wherever stdout goes (2>&1).
   static Stdio to_stdout() { return Stdio{Kind::to_stdout}; }
 
+  ///@{
+  /// The settings, read back: the kind, and each factory's argument (limit for capture, bytes for data, path
+  /// and mode for file, the fd for fd).
   Kind kind() const noexcept { return kind_; }
   std::size_t limit() const noexcept { return limit_; }
   const std::string& bytes() const noexcept;
   const std::filesystem::path& path() const noexcept { return path_; }
   FileMode mode() const noexcept { return mode_; }
   int raw_fd() const noexcept { return fd_; }
+  ///@}
 
  private:
   explicit Stdio(Kind k) : kind_(k) {}
@@ -113,59 +122,70 @@ class PROCCTX_EXPORT Stdio {
   int fd_ = -1;
 };
 
-// One step of a stop sequence: send `signal`, then give the tree `wait` to
-// go away before the next step. The last step's wait is how long procctx
-// keeps watching after it (0: forever, which is right for SIGKILL).
+/// One step of a stop sequence: send `signal`, then give the tree `wait` to
+/// go away before the next step. The last step's wait is how long procctx
+/// keeps watching after it (0: forever, which is right for SIGKILL).
 struct StopStep {
-  int signal = SIGKILL;
-  Duration wait{};
+  int signal = SIGKILL;  ///< The signal to send.
+  Duration wait{};       ///< How long to wait after it before the next step.
 };
 
-// What procctx does to stop a command: default {SIGTERM, 5s}, {SIGKILL}.
-// A stopped (SIGSTOP) child gets SIGCONT after each signal so it can act on it.
+/// What procctx does to stop a command: default {SIGTERM, 5s}, {SIGKILL}.
+/// A stopped (SIGSTOP) child gets SIGCONT after each signal so it can act on it.
 class PROCCTX_EXPORT StopSequence {
  public:
-  StopSequence();  // the default
+  StopSequence();  ///< the default
+  ///@{
+  /// A sequence of these steps, in order: `{{SIGTERM, 5s}, {SIGKILL}}`.
   StopSequence(std::initializer_list<StopStep> steps) : steps_(steps) {}
   explicit StopSequence(std::vector<StopStep> steps) : steps_(std::move(steps)) {}
+  ///@}
 
-  // Parses "TERM,5s,KILL": signal names (with or without SIG) or numbers,
-  // each optionally followed by a duration to wait after it. Errors name
-  // the offending item.
+  /// Parses "TERM,5s,KILL": signal names (with or without SIG) or numbers,
+  /// each optionally followed by a duration to wait after it. Errors name
+  /// the offending item.
   static Result<StopSequence> parse(std::string_view text);
-  // "TERM,5s,KILL"
+  /// "TERM,5s,KILL"
   std::string to_string() const;
 
+  /// The steps, in order.
   const std::vector<StopStep>& steps() const noexcept { return steps_; }
 
  private:
   std::vector<StopStep> steps_;
 };
 
-// Resource limits of a Tree::cgroup leaf (cgroup v2 files of the same names).
+/// Resource limits of a Tree::cgroup leaf (cgroup v2 files of the same names).
 struct CgroupLimits {
-  std::optional<std::uint64_t> memory_max;  // bytes, memory.max
-  std::optional<std::uint64_t> pids_max;    // processes, pids.max
-  std::optional<std::string> cpu_max;       // "QUOTA PERIOD" in µs, cpu.max ("50000 100000": half a CPU)
+  std::optional<std::uint64_t> memory_max;  ///< bytes, memory.max
+  std::optional<std::uint64_t> pids_max;    ///< processes, pids.max
+  std::optional<std::string> cpu_max;       ///< "QUOTA PERIOD" in µs, cpu.max ("50000 100000": half a CPU)
+  /// True when any limit is set.
   bool any() const noexcept { return memory_max || pids_max || cpu_max; }
 };
 
-// What happens to processes the child leaves in its tree when it exits by
-// itself: `leave` reports them (Completed::leftovers) and lets them run;
-// `kill` also stops them with the stop sequence before the outcome is final.
+/// What happens to processes the child leaves in its tree when it exits by
+/// itself: `leave` reports them (Completed::leftovers) and lets them run;
+/// `kill` also stops them with the stop sequence before the outcome is final.
 enum class Leftovers { leave, kill };
 
-// A user or group, by name ("nobody") or by id (65534). Names are resolved
-// in the parent at spawn; an unknown one is an error before anything runs.
+/// A user or group, by name ("nobody") or by id (65534). Names are resolved
+/// in the parent at spawn; an unknown one is an error before anything runs.
 class Principal {
  public:
+  ///@{
+  /// A user or group by name, or by numeric id (implicit: `.user("nobody")`, `.user(65534)`).
   Principal(std::string name) : name_(std::move(name)) {}  // NOLINT: implicit by design
   Principal(const char* name) : name_(name) {}             // NOLINT
   Principal(unsigned int id) : id_(id), by_id_(true) {}    // NOLINT
+  ///@}
+  ///@{
+  /// Read back: whether it is an id, the id, the name, and either as text.
   bool by_id() const noexcept { return by_id_; }
   unsigned int id() const noexcept { return id_; }
   const std::string& name() const noexcept { return name_; }
   std::string to_string() const { return by_id_ ? std::to_string(id_) : name_; }
+  ///@}
 
  private:
   std::string name_;
@@ -173,143 +193,161 @@ class Principal {
   bool by_id_ = false;
 };
 
-// One resource limit for the child (setrlimit's RLIMIT_* and values).
+/// One resource limit for the child (setrlimit's RLIMIT_* and values).
 struct Rlimit {
-  int resource = 0;
-  std::uint64_t soft = 0;
-  std::uint64_t hard = 0;
+  int resource = 0;        ///< RLIMIT_NOFILE, RLIMIT_AS, ...
+  std::uint64_t soft = 0;  ///< The soft limit (RLIM_INFINITY for none).
+  std::uint64_t hard = 0;  ///< The hard limit (RLIM_INFINITY for none).
 };
 
-// Settings applied together, e.g. Profile::hardened(). Each set field
-// overrides the command's; Command::profile() applies it.
+/// Settings applied together, e.g. Profile::hardened(). Each set field
+/// overrides the command's; Command::profile() applies it.
 struct PROCCTX_EXPORT Profile {
-  // The environment is emptied except for these variables of the parent's;
-  // no_new_privs; no fd but stdio; umask 077; a new session; SIGKILL when
-  // the spawning process dies. Combine with user()/group() as needed.
+  /// The environment is emptied except for these variables of the parent's;
+  /// no_new_privs; no fd but stdio; umask 077; a new session; SIGKILL when
+  /// the spawning process dies. Combine with user()/group() as needed.
   static Profile hardened(std::vector<std::string> env_allow = {"PATH", "LANG", "TERM", "TZ"});
 
-  std::optional<std::vector<std::string>> env_allow;
-  bool no_new_privs = false;
-  std::optional<unsigned int> umask;
-  bool new_session = false;
-  int parent_death_signal = 0;
-  bool close_passed_fds = false;
+  std::optional<std::vector<std::string>>
+      env_allow;              ///< Set: empty the environment but for these (as env_clear() + env_keep()).
+  bool no_new_privs = false;  ///< As Command::no_new_privs().
+  std::optional<unsigned int> umask;  ///< As Command::umask().
+  bool new_session = false;           ///< As Command::new_session().
+  int parent_death_signal = 0;        ///< As Command::parent_death_signal() (0: none).
+  bool close_passed_fds = false;      ///< Drop fds given with pass_fd(): the child gets stdio only.
 };
 
-// Whether a program found through a relative PATH entry (".", "" or
-// "bin") may be run. Go calls this ErrDot; procctx refuses by default.
+/// Whether a program found through a relative PATH entry (".", "" or
+/// "bin") may be run. Go calls this ErrDot; procctx refuses by default.
 enum class PathLookup { absolute_only, allow_relative };
 
+/// What to run and how: a value, see the top of this file.
+///
+/// Every setter returns the Command, so calls chain; each also has an
+/// overload on temporaries (`Command&&`), so a Command can be built and
+/// run in one expression. Setters record; nothing is checked or resolved
+/// until spawn(), whose Error names what was wrong.
 class PROCCTX_EXPORT Command {
  public:
-  // `program` is looked up on PATH unless it contains a slash. args are
-  // argv[1..]; argv[0] is `program` as given (see arg0()).
+  /// `program` is looked up on PATH unless it contains a slash. args are
+  /// argv[1..]; argv[0] is `program` as given (see arg0()).
   explicit Command(std::string program, std::vector<std::string> args = {});
 
+  /// Appends one argument.
   Command& arg(std::string a) & {
     args_.push_back(std::move(a));
     return *this;
   }
+  /// Replaces the arguments (argv[1..]).
   Command& args(std::vector<std::string> a) & {
     args_ = std::move(a);
     return *this;
   }
-  // argv[0] as the child sees it (default: program as given).
+  /// argv[0] as the child sees it (default: program as given).
   Command& arg0(std::string a) & {
     arg0_ = std::move(a);
     return *this;
   }
+  /// The child's working directory (default: the parent's). A missing one is a spawn error.
   Command& cwd(std::filesystem::path dir) & {
     cwd_ = std::move(dir);
     return *this;
   }
 
-  // The environment starts as the parent's at spawn time; env_clear() starts
-  // it empty. env/env_remove apply in call order on top.
+  /// The environment starts as the parent's at spawn time; env_clear() starts
+  /// it empty. env/env_remove apply in call order on top.
   Command& env_clear() & {
     env_clear_ = true;
     env_edits_.clear();
     return *this;
   }
+  /// Sets `key` to `value` in the child's environment.
   Command& env(std::string key, std::string value) &;
+  /// Removes `key` from the child's environment.
   Command& env_remove(std::string key) &;
 
-  // With env_clear(): take these variables over from the parent (if set).
+  /// With env_clear(): take these variables over from the parent (if set).
   Command& env_keep(std::vector<std::string> keys) & {
     env_keep_.insert(env_keep_.end(), keys.begin(), keys.end());
     return *this;
   }
 
-  // Credentials, switched in the child as setgroups, setgid, setuid. A user
-  // alone also takes the user's primary group; supplementary groups are
-  // exactly groups(), or none (never the parent's by accident). Switching
-  // needs the privilege to do so.
+  /// Credentials, switched in the child as setgroups, setgid, setuid. A user
+  /// alone also takes the user's primary group; supplementary groups are
+  /// exactly groups(), or none (never the parent's by accident). Switching
+  /// needs the privilege to do so.
   Command& user(Principal u) & {
     user_ = std::move(u);
     return *this;
   }
+  /// The child's primary group (default: the user's, with user(); else the parent's).
   Command& group(Principal g) & {
     group_ = std::move(g);
     return *this;
   }
+  /// Exactly these supplementary groups (empty: none).
   Command& groups(std::vector<Principal> gs) & {
     groups_ = std::move(gs);
     return *this;
   }
-  // prctl(PR_SET_NO_NEW_PRIVS): no setuid binary or file capability can
-  // raise the child's privileges.
+  /// prctl(PR_SET_NO_NEW_PRIVS): no setuid binary or file capability can
+  /// raise the child's privileges.
   Command& no_new_privs() & {
     no_new_privs_ = true;
     return *this;
   }
-  // Any RLIMIT_*; checked at spawn (soft <= hard; hard not above ours unless
-  // we may raise it).
+  /// Any RLIMIT_*; checked at spawn (soft <= hard; hard not above ours unless
+  /// we may raise it).
   Command& rlimit(int resource, std::uint64_t soft, std::uint64_t hard) & {
     rlimits_.push_back({resource, soft, hard});
     return *this;
   }
+  /// The child's file mode creation mask (octal, 022).
   Command& umask(unsigned int mode) & {
     umask_ = mode;
     return *this;
   }
-  // setsid(): the child leads a new session (and so a new process group).
+  /// setsid(): the child leads a new session (and so a new process group).
   Command& new_session() & {
     new_session_ = true;
     return *this;
   }
-  // The child gets `sig` when the process that spawned it dies — the
-  // process, not the spawning thread: procctx starts such children from its
-  // loop thread, which lives as long as the process. If the parent is gone
-  // before the child runs, the child exits instead of running orphaned.
+  /// The child gets `sig` when the process that spawned it dies — the
+  /// process, not the spawning thread: procctx starts such children from its
+  /// loop thread, which lives as long as the process. If the parent is gone
+  /// before the child runs, the child exits instead of running orphaned.
   Command& parent_death_signal(int sig) & {
     parent_death_signal_ = sig;
     return *this;
   }
-  // The child gets `parent_fd` as `child_fd` (>= 3); every other fd but
-  // stdio stays closed. The parent's fd stays the caller's.
+  /// The child gets `parent_fd` as `child_fd` (>= 3); every other fd but
+  /// stdio stays closed. The parent's fd stays the caller's.
   Command& pass_fd(int parent_fd, int child_fd) & {
     passed_fds_.emplace_back(parent_fd, child_fd);
     return *this;
   }
+  /// Applies every set field of `p` (see Profile).
   Command& profile(const Profile& p) &;
-  // The child's process group becomes the foreground process group of the
-  // terminal open on `tty_fd` before it runs (as a shell does for a job),
-  // so it can read the terminal and gets its Ctrl-C. Needs a tree mode that
-  // makes a new process group (not Tree::none). Giving the terminal back
-  // when the child is done is the caller's part (tcsetpgrp with SIGTTOU
-  // blocked).
+  /// The child's process group becomes the foreground process group of the
+  /// terminal open on `tty_fd` before it runs (as a shell does for a job),
+  /// so it can read the terminal and gets its Ctrl-C. Needs a tree mode that
+  /// makes a new process group (not Tree::none). Giving the terminal back
+  /// when the child is done is the caller's part (tcsetpgrp with SIGTTOU
+  /// blocked).
   Command& foreground_terminal(int tty_fd) & {
     foreground_tty_ = tty_fd;
     return *this;
   }
-  // Called on procctx's loop thread just before the stop sequence sends
-  // each signal (for a log line like GNU timeout's --verbose). Keep it short
-  // and never block in it.
+  /// Called on procctx's loop thread just before the stop sequence sends
+  /// each signal (for a log line like GNU timeout's --verbose). Keep it short
+  /// and never block in it.
   Command& on_stop_signal(std::function<void(const SignalSent&)> fn) & {
     on_stop_signal_ = std::move(fn);
     return *this;
   }
 
+  ///@{
+  /// Where the child's stdin, stdout and stderr go (default: Stdio::inherit()).
   Command& in(Stdio s) & {
     stdio_[0] = std::move(s);
     return *this;
@@ -319,59 +357,65 @@ class PROCCTX_EXPORT Command {
     return *this;
   }
   Command& err(Stdio s) & {
+    ///@}
     stdio_[2] = std::move(s);
     return *this;
   }
 
-  // How to stop the tree when the context ends or stop() is called.
+  /// How to stop the tree when the context ends or stop() is called.
   Command& stop(StopSequence s) & {
     stop_ = std::move(s);
     return *this;
   }
-  // How long pipes held open by other processes (grandchildren) may delay
-  // the outcome once the child itself has exited (default 2 s).
+  /// How long pipes held open by other processes (grandchildren) may delay
+  /// the outcome once the child itself has exited (default 2 s).
   Command& wait_delay(Duration d) & {
     wait_delay_ = d;
     return *this;
   }
+  /// Which processes a stop reaches (default Tree::process_group).
   Command& tree(Tree t) & {
     tree_ = t;
     return *this;
   }
+  /// Whether a program found through a relative PATH entry may run (default: no).
   Command& path_lookup(PathLookup p) & {
     path_lookup_ = p;
     return *this;
   }
+  /// What happens to processes the child leaves in its tree (default: leave them, reported).
   Command& leftovers(Leftovers l) & {
     leftovers_ = l;
     return *this;
   }
-  // Tree::cgroup: the cgroup2 directory to create leaves under (default: the
-  // one this process is in, if writable).
+  /// Tree::cgroup: the cgroup2 directory to create leaves under (default: the
+  /// one this process is in, if writable).
   Command& cgroup_parent(std::filesystem::path p) & {
     cgroup_parent_ = std::move(p);
     return *this;
   }
-  // Limits imply Tree::cgroup; spawn fails (naming the limit) where the
-  // controller is not available, rather than run the child unlimited.
+  /// Limits imply Tree::cgroup; spawn fails (naming the limit) where the
+  /// controller is not available, rather than run the child unlimited.
   Command& memory_max(std::uint64_t bytes) & {
     limits_.memory_max = bytes;
     tree_ = Tree::cgroup;
     return *this;
   }
+  /// The cgroup's pids.max (implies Tree::cgroup).
   Command& pids_max(std::uint64_t n) & {
     limits_.pids_max = n;
     tree_ = Tree::cgroup;
     return *this;
   }
+  /// The cgroup's cpu.max, "QUOTA PERIOD" in µs (implies Tree::cgroup).
   Command& cpu_max(std::string quota_period) & {
     limits_.cpu_max = std::move(quota_period);
     tree_ = Tree::cgroup;
     return *this;
   }
 
-  // The same setters on temporaries, so a Command can be built in one
-  // expression: Command{"ls"}.cwd("/").out(Stdio::capture()).run(ctx).
+  /// The same setters on temporaries, so a Command can be built in one
+  /// expression: Command{"ls"}.cwd("/").out(Stdio::capture()).run(ctx).
 #define PROCCTX_RVALUE_SETTER(name, type) \
   Command&& name(type v)&& { return std::move(this->name(std::move(v))); }
   PROCCTX_RVALUE_SETTER(arg, std::string)
@@ -399,6 +443,8 @@ class PROCCTX_EXPORT Command {
   PROCCTX_RVALUE_SETTER(foreground_terminal, int)
   PROCCTX_RVALUE_SETTER(on_stop_signal, std::function<void(const SignalSent&)>)
 #undef PROCCTX_RVALUE_SETTER
+  ///@{
+  /// The same setters on a temporary Command (see the class description).
   Command&& env_clear() && { return std::move(this->env_clear()); }
   Command&& env(std::string k, std::string v) && { return std::move(this->env(std::move(k), std::move(v))); }
   Command&& env_remove(std::string k) && { return std::move(this->env_remove(std::move(k))); }
@@ -409,21 +455,24 @@ class PROCCTX_EXPORT Command {
   }
   Command&& pass_fd(int parent_fd, int child_fd) && { return std::move(this->pass_fd(parent_fd, child_fd)); }
   Command&& profile(const Profile& p) && { return std::move(this->profile(p)); }
+  ///@}
 
-  // Starts the command. When `ctx` ends, the stop sequence runs on its tree.
-  // "Could not start" (not found, not executable, bad cwd, ...) is an Error
-  // naming the command, the step and the errno; the returned Process owns
-  // the running child. Thread-safe for one unmodified Command.
+  /// Starts the command. When `ctx` ends, the stop sequence runs on its tree.
+  /// "Could not start" (not found, not executable, bad cwd, ...) is an Error
+  /// naming the command, the step and the errno; the returned Process owns
+  /// the running child. Thread-safe for one unmodified Command.
   Result<Process> spawn(const Context& ctx = background(),
                         SourceLocation where = SourceLocation::current()) const;
-  // spawn() then wait(): the outcome, or why the command could not start.
-  // A non-zero exit is a Completed, not an Error (see Completed::check()).
+  /// spawn() then wait(): the outcome, or why the command could not start.
+  /// A non-zero exit is a Completed, not an Error (see Completed::check()).
   Result<Completed> run(const Context& ctx = background(),
                         SourceLocation where = SourceLocation::current()) const;
 
+  ///@{
+  /// The settings, read back as the setters above recorded them (for tools that show or log a Command).
   const std::string& program() const noexcept { return program_; }
   const std::vector<std::string>& args() const noexcept { return args_; }
-  // argv as the child will see it.
+  /// argv as the child will see it.
   std::vector<std::string> argv() const;
   const std::optional<std::filesystem::path>& cwd() const noexcept { return cwd_; }
   const Stdio& stdio(int fd) const { return stdio_.at(static_cast<std::size_t>(fd)); }
@@ -447,7 +496,8 @@ class PROCCTX_EXPORT Command {
   const std::function<void(const SignalSent&)>& on_stop_signal() const noexcept { return on_stop_signal_; }
   const std::vector<std::pair<int, int>>& passed_fds() const noexcept { return passed_fds_; }
   bool env_cleared() const noexcept { return env_clear_; }
-  // The edits in order: a value to set, or nullopt to remove.
+  ///@}
+  /// The edits in order: a value to set, or nullopt to remove.
   const std::vector<std::pair<std::string, std::optional<std::string>>>& env_edits() const noexcept {
     return env_edits_;
   }
@@ -477,17 +527,17 @@ class PROCCTX_EXPORT Command {
   int parent_death_signal_ = 0;
   int foreground_tty_ = -1;
   std::function<void(const SignalSent&)> on_stop_signal_;
-  std::vector<std::pair<int, int>> passed_fds_;  // parent fd, child fd
+  std::vector<std::pair<int, int>> passed_fds_;  ///< parent fd, child fd
 };
 
-// Signal names: "TERM", "SIGTERM" or "15" → 15; 0 when unknown.
+/// Signal names: "TERM", "SIGTERM" or "15" → 15; 0 when unknown.
 PROCCTX_EXPORT int signal_from_name(std::string_view name) noexcept;
-// 15 → "SIGTERM"; "SIG42" style for unnamed ones.
+/// 15 → "SIGTERM"; "SIG42" style for unnamed ones.
 PROCCTX_EXPORT std::string signal_name(int sig);
-// "NOFILE" or "RLIMIT_NOFILE" → RLIMIT_NOFILE; -1 when unknown.
+/// "NOFILE" or "RLIMIT_NOFILE" → RLIMIT_NOFILE; -1 when unknown.
 PROCCTX_EXPORT int rlimit_from_name(std::string_view name) noexcept;
-// Go-like durations for the CLI and stop sequences: "1.5s", "250ms", "2m",
-// "1h", "3d", "10" (seconds). Errors name the text.
+/// Go-like durations for the CLI and stop sequences: "1.5s", "250ms", "2m",
+/// "1h", "3d", "10" (seconds). Errors name the text.
 PROCCTX_EXPORT Result<Duration> parse_duration(std::string_view text);
 
 }  // namespace procctx
