@@ -28,7 +28,7 @@
 #   SCALE_BENCH_ARGS  options for scale_bench (default "--reps 1"), e.g. "--children 2000"
 #   TRACE_BENCH_ARGS  extra options for trace_bench, e.g. "--reps 5"
 #   PEER_REPS, PEER_SPAWNS, PEER_CAP, PEER_BUDGET  for bench/peers/run_peers.sh
-#                     (3 repetitions, 2000 spawns, a 10 s cap, 240 s for W1)
+#                     (3 repetitions, 2000 spawns, a 10 s cap on W5/W6, 150 s for W1)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
