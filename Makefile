@@ -1,6 +1,6 @@
 # The README's two commands: `make demo` and `make test`.
 # Each installs what it is missing from Debian first (scripts/deps.sh).
-.PHONY: demo test test-dev test-asan test-tsan bench deps clean docs deb
+.PHONY: demo test test-dev test-asan test-tsan bench deps clean soak fuzz memcheck docs deb
 
 JOBS ?= $(shell nproc)
 
@@ -53,6 +53,47 @@ deb:
 	cmake --build --preset release -j $(JOBS)
 	cd build/release && cpack -G DEB -B pkg
 	@ls build/release/pkg/*.deb
+
+# The long soak: SOAK_CYCLES cycles of spawn/run/cancel/drop/wait, then a
+# leak check (CI runs 5,000 of them as the ctest label soak).
+SOAK_CYCLES ?= 100000
+soak:
+	@bash scripts/deps.sh test
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS) --target soak
+	./build/dev/tests/soak $(SOAK_CYCLES)
+
+# libFuzzer over every parser, FUZZ_SECONDS each; the committed seeds are in
+# fuzz/corpus/<target>/, what a run finds goes to build/fuzz/corpus/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = duration stop_sequence batch_input batch_template joblog batch_policy
+fuzz:
+	@bash scripts/deps.sh fuzz
+	cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DPROCCTX_BUILD_FUZZ=ON -DPROCCTX_BUILD_TESTS=OFF -DPROCCTX_BUILD_BENCH=OFF -DPROCCTX_BUILD_EXAMPLES=OFF \
+	  -DPROCCTX_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
+	cmake --build build/fuzz -j $(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
+	set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  ./build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/ build/fuzz/corpus/$$t fuzz/corpus/$$t; \
+	done
+
+# valgrind memcheck over the process tests (slow; not in CI), in the dev
+# build. valgrind answers ENOSYS for clone3, so this also runs procctx's
+# clone() fallback throughout. valgrind cannot survive a failed execve in a
+# child it still runs, so tests of exec failures are left out.
+MEMCHECK_FILTER ?= -*Interpreter*:*NotFound*:*NoSuchProgram*:*ExecFail*
+MEMCHECK_TESTS = process_test isolation_test diagnostics_test trace_test hostile_test
+memcheck:
+	@bash scripts/deps.sh memcheck
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS) $(addprefix --target ,$(MEMCHECK_TESTS))
+	set -e; for t in $(MEMCHECK_TESTS); do \
+	  valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	    --trace-children=no ./build/dev/tests/$$t --gtest_filter='$(MEMCHECK_FILTER)'; \
+	done
 
 clean:
 	rm -rf build

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what procctx needs to build and test, from Debian, when missing.
-# Usage: scripts/deps.sh [build|test|bench|docs|deb]   (each includes build)
+# Usage: scripts/deps.sh [build|test|bench|docs|deb|fuzz|memcheck]   (each includes build)
 set -euo pipefail
 
 want=(cmake ninja-build g++ make pkg-config nlohmann-json3-dev)
@@ -9,6 +9,8 @@ case "${1:-build}" in
   docs)  want+=(doxygen) ;;
   deb)   want+=(dpkg-dev) ;;
   bench) want+=(libbenchmark-dev golang-1.19-go parallel python3 libboost1.81-dev nodejs) ;;
+  fuzz)  want+=(clang-14 libclang-rt-14-dev) ;;
+  memcheck) want+=(libgtest-dev libgmock-dev valgrind) ;;
 esac
 
 missing=()
