@@ -24,7 +24,7 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 // Every argv below is given to `timeout` and to `procctx timeout` alike.
 const std::vector<Case>& cases() {
   static const std::vector<Case> all = {
-      {"TimesOut", {"0.5", "sleep", "3"}},
+      {"TimesOut", {"1", "sleep", "5"}},
       {"FinishesInTime", {"3", "true"}},
       {"PassesTheExitCode", {"3", "sh", "-c", "exit 3"}},
       {"ZeroDisables", {"0", "sleep", "0.1"}},
@@ -53,19 +53,19 @@ const std::vector<Case>& cases() {
       {"NotFoundOnPath", {"1", "procctx-no-such-program"}},
       {"NotExecutable", {"1", "/etc/passwd"}},
       {"ADirectory", {"1", "/tmp"}},
-      {"KillSignal", {"-s", "KILL", "0.5", "sleep", "3"}},
-      {"KillAfterGrace", {"-k", "0.5", "0.5", "sh", "-c", "trap '' TERM; sleep 3"}},
-      {"PreserveStatus", {"--preserve-status", "0.5", "sleep", "3"}},
-      {"PreserveStatusOfATrap", {"--preserve-status", "0.5", "sh", "-c", "trap 'exit 7' TERM; sleep 3 & wait"}},
-      {"TrapStillTimesOut", {"0.5", "sh", "-c", "trap 'exit 7' TERM; sleep 3 & wait"}},
-      {"SignalByLowercaseName", {"-s", "sigint", "0.5", "sleep", "3"}},
-      {"Verbose", {"-v", "0.5", "sleep", "3"}},
-      {"VerboseKill", {"-v", "-s", "KILL", "0.5", "sleep", "3"}},
-      {"VerboseLongForms", {"--verbose", "--signal=int", "0.5", "sleep", "3"}},
-      {"VerboseKillAfter", {"-v", "-k", "0.5", "0.5", "sh", "-c", "trap '' TERM; sleep 3"}},
-      {"AbbreviatedLongOption", {"--sig=KILL", "0.5", "sleep", "3"}},
-      {"Foreground", {"--foreground", "0.5", "sleep", "3"}},
-      {"ForegroundKillAfter", {"--foreground", "-k", "0.5", "0.5", "sh", "-c", "trap '' TERM; sleep 3"}},
+      {"KillSignal", {"-s", "KILL", "1", "sleep", "5"}},
+      {"KillAfterGrace", {"-k", "1", "1", "sh", "-c", "trap '' TERM; sleep 5"}},
+      {"PreserveStatus", {"--preserve-status", "1", "sleep", "5"}},
+      {"PreserveStatusOfATrap", {"--preserve-status", "1", "sh", "-c", "trap 'exit 7' TERM; sleep 5 & wait"}},
+      {"TrapStillTimesOut", {"1", "sh", "-c", "trap 'exit 7' TERM; sleep 5 & wait"}},
+      {"SignalByLowercaseName", {"-s", "sigint", "1", "sleep", "5"}},
+      {"Verbose", {"-v", "1", "sleep", "5"}},
+      {"VerboseKill", {"-v", "-s", "KILL", "1", "sleep", "5"}},
+      {"VerboseLongForms", {"--verbose", "--signal=int", "1", "sleep", "5"}},
+      {"VerboseKillAfter", {"-v", "-k", "1", "1", "sh", "-c", "trap '' TERM; sleep 5"}},
+      {"AbbreviatedLongOption", {"--sig=KILL", "1", "sleep", "5"}},
+      {"Foreground", {"--foreground", "1", "sleep", "5"}},
+      {"ForegroundKillAfter", {"--foreground", "-k", "1", "1", "sh", "-c", "trap '' TERM; sleep 5"}},
       {"ChildKilledBySignal", {"3", "sh", "-c", "kill -TERM $$"}},
       {"ChildSegfaults", {"3", "sh", "-c", "kill -SEGV $$"}},
       {"OutputPassesThrough", {"3", "sh", "-c", "echo out; echo err >&2"}},
@@ -74,12 +74,13 @@ const std::vector<Case>& cases() {
   return all;
 }
 
-// Coarse buckets, far from where the cases above land (0, 0.5, 1 and 3 s).
+// Coarse buckets, far from where the cases above land (0, 1, 2 and 5 s),
+// and wide enough for a loaded machine and a sanitizer build.
 std::string timing_class(procctx::Duration d) {
   double s = std::chrono::duration<double>(d).count();
-  if (s < 0.3) return "immediate";
+  if (s < 0.6) return "immediate";
   if (s < 1.6) return "about the timeout";
-  if (s < 2.6) return "longer";
+  if (s < 3.5) return "timeout and grace";
   return "the command's own time";
 }
 
