@@ -25,7 +25,8 @@
 #   SPAWN_BENCH_ARGS  extra options for spawn_bench, e.g. "--big-gib 2"
 #   GO_PEER_ARGS      extra options for the Go peer, e.g. "-reps 1"
 #   GROUP_BENCH_ARGS  extra options for group_bench, e.g. "--jobs 3000"
-#   SCALE_BENCH_ARGS  options for scale_bench (default "--reps 1"), e.g. "--children 2000"
+#   SCALE_BENCH_ARGS  options for scale_bench (default "--reps 1 --batch-jobs 2000", to stay within
+#                     15 minutes; "--batch-jobs 10000" for the full batch row)
 #   TRACE_BENCH_ARGS  extra options for trace_bench, e.g. "--reps 5"
 #   PEER_REPS, PEER_SPAWNS, PEER_CAP, PEER_BUDGET  for bench/peers/run_peers.sh
 #                     (3 repetitions, 2000 spawns, a 10 s cap on W5/W6, 150 s for W1)
@@ -143,7 +144,7 @@ while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== su
 if [ -x "$bench_dir/scale_bench" ]; then
   last_output=
   # shellcheck disable=SC2086
-  run_tool scale_bench "$bench_dir/scale_bench" ${SCALE_BENCH_ARGS:---reps 1}
+  run_tool scale_bench "$bench_dir/scale_bench" ${SCALE_BENCH_ARGS:---reps 1 --batch-jobs 2000}
   while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
 fi
 
