@@ -1,8 +1,10 @@
 #include "loop_linux.hpp"
 #include "trace.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 
@@ -157,8 +159,10 @@ sys::Ret Loop::arm_locked() noexcept {
     spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
     spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
   }
-  return sys::call(sys::Call::timerfd_settime,
-                   [&] { return ::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr); });
+  sys::Ret r = sys::call(sys::Call::timerfd_settime,
+                         [&] { return ::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr); });
+  timer_broken_ = !r.ok() && !timers_.empty();
+  return r;
 }
 
 void Loop::fire_timers() {
@@ -208,9 +212,19 @@ void Loop::run() noexcept {
   std::array<epoll_event, 256> events;
   std::vector<std::function<void()>> batch;
   for (;;) {
+    int timeout = -1;
+    {
+      std::lock_guard lock{mu_};
+      if (timer_broken_ && !timers_.empty()) {
+        auto ms = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first.first - Clock::now()).count();
+        timeout = static_cast<int>(std::clamp<decltype(ms)>(ms, 0, 1000));
+      }
+    }
     sys::Ret r = sys::call(sys::Call::epoll_wait, [&] {
-      return ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
+      return ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
     });
+    // Without a working timerfd the clock is checked here instead.
+    if (timeout >= 0) fire_timers();
     if (!r.ok()) {
       // Only EINTR (retried inside call) is expected; anything else would
       // spin, so back off instead of burning a core.

@@ -75,6 +75,9 @@ class Loop {
   std::map<std::pair<TimePoint, Id>, TimerFn> timers_;
   std::unordered_map<Id, TimePoint> timer_when_;
   TimePoint armed_ = TimePoint::max();
+  // The timerfd could not be armed for a pending timer: run() then bounds
+  // epoll_wait by the earliest timer instead, so no timer is ever stranded.
+  bool timer_broken_ = false;
   std::vector<std::function<void()>> posted_;
 };
 

@@ -157,6 +157,27 @@ TEST_F(Fault, TimerfdFailureSkipsTheGraceButStillEscalates) {
   EXPECT_LT(c.signals[1].at, std::chrono::seconds(10)) << "no timer means no grace, never no escalation";
 }
 
+TEST_F(Fault, TimerfdRearmFailureDoesNotStrandLaterTimers) {
+  // An earlier timer is pending, so adding the grace timer needs no re-arm;
+  // re-arming after the earlier one fires is what fails.
+  auto [early, early_cancel] = procctx::with_timeout(procctx::background(), std::chrono::milliseconds(50));
+  auto [ctx, cancel] = procctx::with_cancel(procctx::background());
+  auto p = helper_cmd({"ignore-term", "30"})
+               .out(Stdio::pipe())
+               .stop({{SIGTERM, std::chrono::milliseconds(300)}, {SIGKILL}})
+               .spawn(ctx);
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_EQ(procctx::test::read_line(p->out()), "ready");
+  cancel("stop it");
+  arm(Call::timerfd_settime, EINVAL, 1, -1);
+  const auto& c = p->wait();
+  EXPECT_EQ(c.status.signal(), SIGKILL);
+  ASSERT_EQ(c.signals.size(), 2u);
+  EXPECT_GE(c.signals[1].at - c.signals[0].at, std::chrono::milliseconds(250));
+  EXPECT_LT(c.signals[1].at, std::chrono::seconds(10));
+  EXPECT_TRUE(early.done());
+}
+
 TEST_F(Fault, PidfdSendSignalEsrchIsAnErrorAndKillStillWorks) {
   auto p = helper_cmd({"sleep", "30"}).spawn();
   ASSERT_TRUE(p) << p.error().message();
