@@ -10,10 +10,13 @@
 #include "support/leak_check.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -36,6 +39,12 @@ long rss_kib() {
     in.ignore(1 << 12, '\n');
   }
   return -1;
+}
+
+std::string fd_target(int fd) {
+  std::error_code ec;
+  auto target = std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
+  return ec ? "?" : target.string();
 }
 
 struct Tally {
@@ -169,10 +178,23 @@ int main(int argc, char** argv) {
   Soak soak{seed};
   auto t0 = std::chrono::steady_clock::now();
   for (long i = 0; i < warmup; ++i) soak.cycle();
-  // Dropped children finish on the loop thread: let them before measuring.
+  // Dropped children finish on the loop thread: let them, and let the loop
+  // close their pidfds and pipe ends (which it does just after the reap),
+  // before measuring.
   auto settle = [] {
-    for (int i = 0; i < 1000 && !procctx::test::Resources::now().children.empty(); ++i)
+    auto quiet = [] {
+      auto s = procctx::stats();
+      return s.children == 0 && s.pipe_fds == 0 && procctx::test::Resources::now().children.empty();
+    };
+    // The record leaves the registry a moment before its fds close: also
+    // wait for the fd count to hold still across two readings.
+    std::size_t last_fds = SIZE_MAX;
+    for (int i = 0; i < 1000; ++i) {
+      std::size_t fds = procctx::test::Resources::now().fds.size();
+      if (quiet() && fds == last_fds) break;
+      last_fds = fds;
       std::this_thread::sleep_for(10ms);
+    }
   };
   settle();
   auto base = procctx::test::Resources::now();
@@ -200,6 +222,16 @@ int main(int argc, char** argv) {
               "RSS %ld -> %ld KiB (%+ld KiB)\n",
               end.children.size(), base.fds.size(), end.fds.size(), fd_delta, end.loop_threads, thread_delta,
               rss_base, rss_end, rss_growth);
+
+  if (fd_delta != 0) {
+    auto show = [](const char* what, const std::set<int>& fds) {
+      std::printf("soak: fds %s:", what);
+      for (int fd : fds) std::printf(" %d -> %s", fd, fd_target(fd).c_str());
+      std::printf("\n");
+    };
+    show("before", base.fds);
+    show("after", end.fds);
+  }
 
 #if defined(__SANITIZE_ADDRESS__)
   // ASan's quarantine holds freed memory back by design: RSS says nothing
