@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -131,8 +132,28 @@ bool close_by_listing(ChildPlan* plan) {
   return true;
 }
 
+// The child starts on its parent's fd table (CLONE_FILES), so cloning cost
+// nothing however many fds the parent holds (a pidfd per child, for one).
+// Before anything else touches the table, take a private copy of only the
+// fds below the highest one the plan uses: close_range with
+// CLOSE_RANGE_UNSHARE copies [0, lo) and nothing above. Without close_range
+// (before Linux 5.9) unshare copies the whole table, as a plain clone would.
+void private_fd_table(ChildPlan* plan) {
+  if (plan->unshare_fault) fail(plan, ChildStep::fd_table, plan->unshare_fault);
+  int high = 2;
+  for (int i = 0; i < plan->nfds; ++i) high = plan->source[i] > high ? plan->source[i] : high;
+  high = plan->foreground_tty > high ? plan->foreground_tty : high;
+  high = plan->cgroup_dir > high ? plan->cgroup_dir : high;
+  if (plan->use_close_range &&
+      ::syscall(SYS_close_range, static_cast<unsigned int>(high + 1), ~0U, CLOSE_RANGE_UNSHARE) == 0) {
+    return;
+  }
+  if (::syscall(SYS_unshare, CLONE_FILES) < 0) fail(plan, ChildStep::fd_table, errno);
+}
+
 int child_main(void* arg) {
   auto* plan = static_cast<ChildPlan*>(arg);
+  if (plan->share_files) private_fd_table(plan);
 
   // Default dispositions for every signal, then an empty mask: the parent
   // blocked everything around clone so no handler of its can run here.
@@ -264,6 +285,8 @@ const char* step_name(ChildStep s) noexcept {
       return "parent death signal";
     case ChildStep::chdir:
       return "chdir";
+    case ChildStep::fd_table:
+      return "copy fd table";
     case ChildStep::fds:
       return "set up stdio";
     case ChildStep::close_fds:
@@ -279,7 +302,7 @@ long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidf
 #ifdef PROCCTX_HAVE_CLONE3_RUN
   if (use_clone3) {
     clone_args args{};
-    args.flags = CLONE_PIDFD | CLONE_VFORK | CLONE_VM;
+    args.flags = CLONE_PIDFD | CLONE_VFORK | CLONE_VM | (plan->share_files ? CLONE_FILES : 0);
     args.pidfd = reinterpret_cast<std::uintptr_t>(pidfd);
     args.exit_signal = SIGCHLD;
     args.stack = reinterpret_cast<std::uintptr_t>(stack);
@@ -295,7 +318,8 @@ long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidf
 #endif
   if (cgroup_fd >= 0) return -ENOSYS;
   char* top = static_cast<char*>(stack) + stack_size;
-  long pid = ::clone(child_main, top, CLONE_PIDFD | CLONE_VFORK | CLONE_VM | SIGCHLD, plan, pidfd);
+  int flags = CLONE_PIDFD | CLONE_VFORK | CLONE_VM | (plan->share_files ? CLONE_FILES : 0) | SIGCHLD;
+  long pid = ::clone(child_main, top, flags, plan, pidfd);
   return pid < 0 ? -errno : pid;
 }
 

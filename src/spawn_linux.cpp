@@ -401,6 +401,8 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
   plan.cwd = cmd.cwd() ? cwd.c_str() : nullptr;
   plan.new_process_group = cmd.tree() != Tree::none;  // cgroup mode too: a fallback and job control
   plan.use_close_range = sys::have_close_range() && sys::injected(sys::Call::close_range) == 0;
+  plan.share_files = sys::can_share_files();
+  plan.unshare_fault = plan.share_files ? sys::injected(sys::Call::unshare) : 0;
 
   auto loop = Loop::get();
   if (!loop) return fail(std::move(loop).error());
@@ -462,18 +464,34 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
     }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
   };
-  if (plan.parent_death_signal && !(*loop)->on_loop_thread()) {
-    // The kernel sends the parent-death signal when the *thread* that
-    // created the child exits. The loop thread lives as long as the
-    // process, so children that ask for it are started there.
-    std::promise<void> started;
-    (*loop)->post([&] {
+  auto launch = [&] {
+    if (plan.parent_death_signal && !(*loop)->on_loop_thread()) {
+      // The kernel sends the parent-death signal when the *thread* that
+      // created the child exits. The loop thread lives as long as the
+      // process, so children that ask for it are started there.
+      std::promise<void> started;
+      (*loop)->post([&] {
+        start_child();
+        started.set_value();
+      });
+      started.get_future().wait();
+    } else {
       start_child();
-      started.set_value();
-    });
-    started.get_future().wait();
-  } else {
-    start_child();
+    }
+  };
+  launch();
+  if (pid > 0 && plan.failed_step == ChildStep::fd_table) {
+    // A sandbox refused the child its own copy of our fd table (it touched
+    // nothing): from now on clone without sharing it, as posix_spawn does.
+    kill_and_reap(pidfd);
+    ::close(pidfd);
+    pidfd = -1;
+    sys::note_no_share_files();
+    plan.share_files = false;
+    plan.unshare_fault = 0;
+    plan.failed_step = ChildStep::none;
+    plan.failed_errno = 0;
+    launch();
   }
   fds.child_ends.clear();
   fds.dev_null.reset();

@@ -30,6 +30,7 @@ enum class ChildStep : int {
   uid,
   no_new_privs,
   parent_death,
+  fd_table,
   fds,
   close_fds,
   exec
@@ -54,6 +55,8 @@ struct ChildPlan {
   int nkeep = 0;
 
   bool use_close_range = true;  // false: list /proc/self/fd instead
+  bool share_files = true;      // clone with CLONE_FILES; the child copies what it needs
+  int unshare_fault = 0;        // tests: the child's copy fails with this errno
   int cgroup_dir = -1;          // join this cgroup (when clone3 could not put us there)
   bool new_session = false;
   bool new_process_group = false;
@@ -80,7 +83,8 @@ struct ChildPlan {
 };
 
 // Starts a child that runs `plan` with CLONE_VM | CLONE_VFORK (the caller is
-// suspended until the child execs or exits). Returns the child's pid and
+// suspended until the child execs or exits) and CLONE_FILES (the child's
+// first step copies only the low fds it uses into a table of its own). Returns the child's pid and
 // sets *pidfd, or returns -errno. `use_clone3` picks clone3 (else clone).
 // `cgroup_fd` >= 0 asks for CLONE_INTO_CGROUP (clone3 only).
 long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidfd, bool use_clone3,

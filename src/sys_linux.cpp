@@ -16,6 +16,7 @@ std::string_view name(Call c) noexcept {
       "clone3",
       "clone",
       "close_range",
+      "unshare",
       "epoll_create",
       "epoll_ctl",
       "epoll_wait",
@@ -79,6 +80,10 @@ Result<void> set_nonblocking(int fd) {
 // 0 = not probed yet, 1 = available, 2 = missing.
 std::atomic<int> clone3_state{0};
 std::atomic<int> close_range_state{0};
+std::atomic<int> share_files_state{0};
+
+bool can_share_files() noexcept { return share_files_state.load(std::memory_order_relaxed) != 2; }
+void note_no_share_files() noexcept { share_files_state.store(2, std::memory_order_relaxed); }
 
 bool have_clone3() noexcept { return clone3_state.load(std::memory_order_relaxed) != 2; }
 void note_no_clone3() noexcept { clone3_state.store(2, std::memory_order_relaxed); }
@@ -129,6 +134,7 @@ void clear() {
   plans = {};
   // A fault may have made a probe conclude a feature is missing.
   sys::clone3_state.store(0);
+  sys::share_files_state.store(0);
   armed.store(false);
   counting.store(true);
 }

@@ -25,6 +25,7 @@ enum class Call : std::uint8_t {
   clone3,
   clone,
   close_range,
+  unshare,
   epoll_create,
   epoll_ctl,
   epoll_wait,
@@ -120,6 +121,11 @@ extern std::atomic<int> clone3_state;  // 0 unknown, 1 present, 2 missing
 bool have_clone3() noexcept;
 void note_no_clone3() noexcept;
 bool have_close_range() noexcept;
+// Whether a child may start on our fd table (CLONE_FILES) and take its own
+// copy first; false once a sandbox refused the copy.
+extern std::atomic<int> share_files_state;  // 0 usable, 2 refused
+bool can_share_files() noexcept;
+void note_no_share_files() noexcept;
 
 }  // namespace procctx::detail::sys
 

@@ -9,6 +9,9 @@
 
 #include <filesystem>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 using procctx::Stdio;
 using procctx::detail::fault::arm;
 using procctx::detail::fault::calls;
@@ -47,6 +50,23 @@ TEST_F(Fault, CloseRangeMissingFallsBackToListingFds) {
   arm(Call::close_range, ENOSYS);
   auto c = run_helper({"fds"});
   EXPECT_EQ(c.out.text(), "0 1 2\n");
+}
+
+TEST_F(Fault, ARefusedFdTableCopyFallsBackToCloningWithoutSharingIt) {
+  arm(Call::unshare, EPERM, 1, -1);
+  auto before = calls(Call::unshare);
+  auto first = run_helper({"fds"});  // the child is refused; the spawn is retried
+  EXPECT_EQ(first.out.text(), "0 1 2\n");
+  EXPECT_EQ(calls(Call::unshare), before + 1);
+  // Later spawns do not try again, and still pass exactly what they should.
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  auto second = helper_cmd({"fds"}).pass_fd(fds[1], 4).out(Stdio::capture()).run();
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_EQ(second->out.text(), "0 1 2 4\n");
+  EXPECT_EQ(calls(Call::unshare), before + 1);
 }
 
 TEST_F(Fault, Pipe2EmfileIsAnErrorNamingTheStream) {

@@ -3,12 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,6 +133,49 @@ TEST_F(Spawn, ChildSeesOnlyStdioWhileParentHoldsManyInheritableFds) {
   auto c = run_helper({"fds"});
   for (int fd : extra) ::close(fd);
   EXPECT_EQ(c.out.text(), "0 1 2\n");
+}
+
+// The child starts on the parent's fd table and copies only the fds below
+// the highest one it uses: a source at a high number must still arrive,
+// fds above it must not, and nothing the child does may show in the parent.
+TEST_F(Spawn, HighNumberedSourcesArriveAndTheParentsTableIsUntouched) {
+  rlimit nofile{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &nofile), 0);
+  const int top = static_cast<int>(std::min<rlim_t>(nofile.rlim_cur, 4096)) - 1;
+  ASSERT_GT(top, 64);
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  // The pipe's write end moved high; inheritable fds below and above it.
+  int source = top - 8;
+  ASSERT_EQ(::dup3(fds[1], source, O_CLOEXEC), source);
+  ::close(fds[1]);
+  int below = ::open("/dev/null", O_RDONLY), above = top;  // no O_CLOEXEC
+  ASSERT_GE(below, 3);
+  ASSERT_EQ(::dup2(below, above), above);
+  struct stat before{};
+  ASSERT_EQ(::fstat(above, &before), 0);
+  const auto fds_before = procctx::test::Resources::now().fds;
+
+  auto listed = helper_cmd({"fds"}).pass_fd(source, 5).out(Stdio::capture()).run();
+  ASSERT_TRUE(listed) << listed.error().message();
+  EXPECT_EQ(listed->out.text(), "0 1 2 5\n");
+  auto wrote = procctx::Command{"sh", {"-c", "echo high >&4"}}.pass_fd(source, 4).run();
+  ASSERT_TRUE(wrote) << wrote.error().message();
+  EXPECT_TRUE(wrote->status.success());
+
+  // The parent still has exactly what it had, where it had it.
+  struct stat after{};
+  EXPECT_EQ(::fstat(above, &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(::fcntl(source, F_GETFD), FD_CLOEXEC);
+  EXPECT_EQ(procctx::test::Resources::now().fds, fds_before) << "a child's dup showed in the parent";
+  ::close(source);
+  ::close(below);
+  ::close(above);
+  char buf[16] = {};
+  EXPECT_EQ(::read(fds[0], buf, sizeof buf), 5);
+  EXPECT_STREQ(buf, "high\n");
+  ::close(fds[0]);
 }
 
 TEST_F(Spawn, EnvironmentInheritedClearedAndEdited) {
