@@ -4,7 +4,7 @@
 // library threads, parent RSS, then cancel and time until all are reaped.
 // Then `procctx batch -j N` over N `sleep 5` jobs: its threads and peak RSS.
 //
-//   scale_bench [--children N] [--reps R] [--batch-jobs M]
+//   scale_bench [--children N] [--reps R] [--batch-jobs M]   (M = 0: no batch row)
 #include <procctx/procctx.hpp>
 
 #include <algorithm>
@@ -195,6 +195,7 @@ int main(int argc, char** argv) {
   if (!reaped) std::printf("scale children reaped: procctx 0 (target all reaped) MISSED\n");
 
 #ifdef PROCCTX_CLI
+  if (batch_jobs <= 0) return 0;  // --batch-jobs 0: the children rows only
   // procctx batch -j N over N sleep 5 jobs: its threads (sampled) and peak RSS.
   auto bp = procctx::Command{PROCCTX_CLI, {"batch", "-j", std::to_string(batch_jobs), "-q", "--jsonl"}}
                 .in(procctx::Stdio::data([&] {
