@@ -83,9 +83,10 @@ struct ChildPlan {
 };
 
 // Starts a child that runs `plan` with CLONE_VM | CLONE_VFORK (the caller is
-// suspended until the child execs or exits) and CLONE_FILES (the child's
-// first step copies only the low fds it uses into a table of its own). Returns the child's pid and
-// sets *pidfd, or returns -errno. `use_clone3` picks clone3 (else clone).
+// suspended until the child execs or exits) and, with plan->share_files,
+// CLONE_FILES (the child's first step copies only the low fds it uses into
+// a table of its own). Returns the child's pid and sets *pidfd, or returns
+// -errno. `use_clone3` picks clone3 (else clone).
 // `cgroup_fd` >= 0 asks for CLONE_INTO_CGROUP (clone3 only).
 long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidfd, bool use_clone3,
                  int cgroup_fd) noexcept;
