@@ -26,21 +26,6 @@ namespace {
 
 class Hostile : public procctx::test::ProcessTest {};
 
-// Resident set size of this process, in KiB.
-long rss_kib() {
-  std::ifstream in{"/proc/self/status"};
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long kib = 0;
-      in >> kib;
-      return kib;
-    }
-    in.ignore(1 << 12, '\n');
-  }
-  return -1;
-}
-
 // The process's state letter from /proc/PID/stat ('T' when stopped).
 char state_of(pid_t pid) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
@@ -130,9 +115,9 @@ TEST_F(Hostile, ClosesStdoutAndKeepsRunning) {
 TEST_F(Hostile, FloodsStdoutWithCaptureOnInBoundedMemory) {
   std::string size = "10G";
   if (const char* env = std::getenv("PROCCTX_HOSTILE_FLOOD")) size = env;
-  long before = rss_kib();
+  long before = procctx::test::rss_kib();
   auto c = helper_cmd({"flood-stdout", size}).out(Stdio::capture()).run();
-  long after = rss_kib();
+  long after = procctx::test::rss_kib();
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_TRUE(c->status.success());
   std::uint64_t want = std::stoull(size) << (size.back() == 'G' ? 30 : size.back() == 'M' ? 20 : 0);

@@ -27,20 +27,6 @@ using procctx::Stdio;
 
 namespace {
 
-long rss_kib() {
-  std::ifstream in{"/proc/self/status"};
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long kib = 0;
-      in >> kib;
-      return kib;
-    }
-    in.ignore(1 << 12, '\n');
-  }
-  return -1;
-}
-
 std::string fd_target(int fd) {
   std::error_code ec;
   auto target = std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
@@ -198,16 +184,18 @@ int main(int argc, char** argv) {
   };
   settle();
   auto base = procctx::test::Resources::now();
-  long rss_base = rss_kib();
+  long rss_base = procctx::test::rss_kib();
 
   for (long i = warmup; i < cycles; ++i) {
     soak.cycle();
-    if ((i + 1) % 10000 == 0) std::fprintf(stderr, "soak: %ld cycles, rss %ld KiB\n", i + 1, rss_kib());
+    if ((i + 1) % 10000 == 0) {
+      std::fprintf(stderr, "soak: %ld cycles, rss %ld KiB\n", i + 1, procctx::test::rss_kib());
+    }
   }
   settle();
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto end = procctx::test::Resources::now();
-  long rss_end = rss_kib();
+  long rss_end = procctx::test::rss_kib();
 
   const Tally& t = soak.tally();
   long fd_delta = static_cast<long>(end.fds.size()) - static_cast<long>(base.fds.size());

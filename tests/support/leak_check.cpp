@@ -91,4 +91,18 @@ LeakCheck::LeakCheck()
     : check_(procctx::LeakCheck::Options{std::chrono::milliseconds(5000),
                                          [](const std::string& leak) { ADD_FAILURE() << leak; }}) {}
 
+long rss_kib() {
+  std::ifstream in{"/proc/self/status"};
+  std::string key;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      long kib = 0;
+      in >> kib;
+      return kib;
+    }
+    in.ignore(1 << 12, '\n');
+  }
+  return -1;
+}
+
 }  // namespace procctx::test

@@ -40,6 +40,9 @@ std::vector<pid_t> live_group_members(pid_t pgid,
 // True when `pid` exists and is not a zombie.
 bool process_running(pid_t pid);
 
+// Resident set size of this process, in KiB (-1 if /proc says nothing).
+long rss_kib();
+
 // Path of the helper child program.
 inline const char* helper() { return PROCCTX_HELPER; }
 
