@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 namespace {
@@ -28,6 +29,15 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 int fail(const procctx::Error& e) {
   std::fprintf(stderr, "procctx_peer: %s\n", e.message().c_str());
   return 1;
+}
+
+// The W5/W6 lines: time until run() returned, and how the child ended.
+int report(const char* workload, double seconds, const procctx::Result<procctx::Completed>& done) {
+  if (!done) return fail(done.error());
+  std::printf("%s %.3f s\n", workload, seconds);
+  std::printf("note: %s, stop_reason=%s\n", done->status.to_string().c_str(),
+              std::string{procctx::to_string(done->stop_reason)}.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -52,12 +62,7 @@ int main(int argc, char** argv) {
                     .out(procctx::Stdio::capture())
                     .wait_delay(500ms)
                     .run(ctx);
-    double s = since(t0);
-    if (!done) return fail(done.error());
-    std::printf("W5 %.3f s\n", s);
-    std::printf("note: %s, stop_reason=%s\n", done->status.to_string().c_str(),
-                std::string{procctx::to_string(done->stop_reason)}.c_str());
-    return 0;
+    return report("W5", since(t0), done);
   }
   if (w == "W6") {
     auto t0 = Clock::now();
@@ -65,12 +70,7 @@ int main(int argc, char** argv) {
     auto done = procctx::Command{"/bin/sh", {"-c", "trap \"\" TERM; sleep 30"}}
                     .stop({{SIGTERM, 500ms}, {SIGKILL}})
                     .run(ctx);
-    double s = since(t0);
-    if (!done) return fail(done.error());
-    std::printf("W6 %.3f s\n", s);
-    std::printf("note: %s, stop_reason=%s\n", done->status.to_string().c_str(),
-                std::string{procctx::to_string(done->stop_reason)}.c_str());
-    return 0;
+    return report("W6", since(t0), done);
   }
   std::fprintf(stderr, "usage: procctx_peer W1 N | W5 | W6\n");
   return 2;
