@@ -192,8 +192,6 @@ int child_main(void* arg) {
   }
   if (plan->umask >= 0) ::syscall(SYS_umask, plan->umask);
 
-  if (plan->cwd && ::syscall(SYS_chdir, plan->cwd) < 0) fail(plan, ChildStep::chdir, errno);
-
   // Credentials: groups first, then the gid, then the uid (after which we
   // may no longer change the others). Raw syscalls change this thread only,
   // which in a single-threaded child is the whole process.
@@ -203,6 +201,9 @@ int child_main(void* arg) {
     fail(plan, ChildStep::gid, errno);
   if (plan->uid >= 0 && ::syscall(SYS_setresuid, plan->uid, plan->uid, plan->uid) < 0)
     fail(plan, ChildStep::uid, errno);
+  // Only now, as the new identity: a directory it may not enter stays closed
+  // to it (as runuser and su do it).
+  if (plan->cwd && ::syscall(SYS_chdir, plan->cwd) < 0) fail(plan, ChildStep::chdir, errno);
   if (plan->no_new_privs && ::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail(plan, ChildStep::no_new_privs, errno);
   if (plan->parent_death_signal) {

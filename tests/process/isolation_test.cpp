@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
@@ -59,6 +60,23 @@ TEST_F(Isolation, UserGroupAndSupplementaryGroups) {
   if (!root()) GTEST_SKIP() << "switching users needs root";
   auto ids = out_of(helper_cmd({"ids"}).user("nobody").group("users").groups({"nogroup", 100u}));
   EXPECT_EQ(ids, "uid=65534,65534 gid=100,100 groups=100,65534\n");
+}
+
+TEST_F(Isolation, CwdIsEnteredAsTheNewUser) {
+  if (!root()) GTEST_SKIP() << "switching users needs root";
+  // A directory only root may enter: nobody must not be let in through procctx.
+  char tmpl[] = "/tmp/procctx-cwd-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  ASSERT_EQ(::chmod(dir.c_str(), 0700), 0);
+  auto denied = helper_cmd({"ids"}).user("nobody").cwd(dir).run();
+  ASSERT_FALSE(denied.ok()) << "nobody ran inside a 0700 directory of root's";
+  EXPECT_EQ(denied.error().code(), std::errc::permission_denied) << denied.error().message();
+  EXPECT_NE(denied.error().message().find("chdir " + dir), std::string::npos) << denied.error().message();
+  // Root itself still may, and nobody may where nobody can.
+  EXPECT_EQ(out_of(helper_cmd({"ids"}).cwd(dir)).substr(0, 6), "uid=0,");
+  EXPECT_EQ(out_of(helper_cmd({"ids"}).user("nobody").cwd("/")), "uid=65534,65534 gid=65534,65534 groups=\n");
+  ::rmdir(dir.c_str());
 }
 
 TEST_F(Isolation, NumericUserWithoutPasswdEntryNeedsAGroup) {

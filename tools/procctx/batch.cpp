@@ -4,6 +4,7 @@
 #include "batch_input.hpp"
 #include "batch_log.hpp"
 #include "batch_sched.hpp"
+#include "json_text.hpp"
 #include "subcommands.hpp"
 #include "supervise.hpp"
 
@@ -665,7 +666,7 @@ void Runner::finish(std::size_t token) {
   }
   if (results_) {
     nlohmann::json meta = nlohmann::json::parse(joblog_line(rec));
-    std::ofstream{std::filesystem::path{*results_} / std::to_string(j.seq) / "meta.json"} << meta.dump(2) << "\n";
+    std::ofstream{std::filesystem::path{*results_} / std::to_string(j.seq) / "meta.json"} << json_text(meta, 2) << "\n";
   }
   Printable pr{r.out, r.err, r.tag, note};
   if (keep_order_ && !retry_at) {

@@ -1,4 +1,5 @@
 #include "batch_log.hpp"
+#include "json_text.hpp"
 
 #include <procctx/command.hpp>
 
@@ -33,7 +34,7 @@ std::string joblog_line(const JobRecord& r) {
          {"slot", r.slot},
          {"shard", r.shard.empty() ? json(nullptr) : json(r.shard)},
          {"host", r.host}};
-  return j.dump() + "\n";
+  return json_text(j) + "\n";
 }
 
 std::string parallel_joblog_header() { return "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"; }
@@ -109,14 +110,14 @@ std::string summary_json(const Summary& s) {
          {"halted", s.halted.empty() ? json(nullptr) : json(s.halted)},
          {"shard", s.shard.empty() ? json(nullptr) : json(s.shard)},
          {"exit_code", s.exit_code}};
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 namespace {
 
-std::string html_escape(std::string_view s) {
+std::string html_escape(std::string_view raw) {
   std::string out;
-  for (char c : s) {
+  for (char c : valid_utf8(raw)) {
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;

@@ -100,5 +100,11 @@ int main(std::span<const std::string> args) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  return procctx::cli::main(args);
+  try {
+    return procctx::cli::main(args);
+  } catch (const std::exception& e) {
+    // Never an abort: say what broke, in procctx's own exit code.
+    std::fprintf(stderr, "procctx: error: internal error: %s\n", e.what());
+    return 125;
+  }
 }

@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include "json_text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <ctime>
@@ -39,7 +41,12 @@ json processes(const std::vector<ProcessRef>& ps) {
 }
 
 json stream(const StreamReport& s) {
-  if (s.relayed) return {{"relayed", true}, {"bytes", s.bytes}};
+  if (s.relayed) {
+    return {{"relayed", true},
+            {"bytes", s.bytes},
+            {"written", s.written},
+            {"error", s.error.empty() ? json(nullptr) : json(s.error)}};
+  }
   return {{"relayed", false}, {"bytes", nullptr}, {"why", s.not_relayed_why}};
 }
 
@@ -90,7 +97,7 @@ std::string to_json(const RunReport& r) {
   }
   j["output"] = {{"stdout", stream(r.out)}, {"stderr", stream(r.err)}};
   j["pipe_holders"] = processes(r.pipe_holders);
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 }  // namespace procctx::cli

@@ -15,7 +15,9 @@ inline constexpr const char* kRunReportSchema = "procctx.run/1";
 
 struct StreamReport {
   bool relayed = false;       // passed through procctx (bytes counted)
-  std::uint64_t bytes = 0;
+  std::uint64_t bytes = 0;    // read from the command
+  std::uint64_t written = 0;  // written to procctx's own fd
+  std::string error;          // why writing stopped (strerror), "" if it never did
   std::string not_relayed_why;  // "terminal": the child wrote to it directly
 };
 

@@ -332,9 +332,17 @@ int run_main(std::span<const std::string> args) {
   }
   supervisor.watch(*p, hand_terminal);
 
+  int broken_pipe_fd = -1;  // procctx's fd whose reader went away first
   for (;;) {
     auto ev = supervisor.next(std::nullopt);
     if (ev.kind == Supervisor::Event::exited) break;
+    if (ev.kind == Supervisor::Event::broken_pipe) {
+      // As a shell pipeline would: the writer stops when its reader is gone.
+      if (broken_pipe_fd < 0) broken_pipe_fd = ev.fd;
+      cancel(std::string{"the reader of procctx's "} + (ev.fd == STDOUT_FILENO ? "stdout" : "stderr") +
+             " went away");
+      continue;
+    }
     if (ev.kind != Supervisor::Event::signal) continue;
     if (ev.sig == SIGUSR1 || ev.sig == SIGUSR2 || ev.sig == SIGALRM) {
       (void)p->signal_tree(ev.sig);
@@ -349,8 +357,23 @@ int run_main(std::span<const std::string> args) {
   report.pipe_holders = supervisor.drain(Clock::now() + wait_delay);
   supervisor.take_terminal_back();
   report.end = std::chrono::system_clock::now();
-  report.out.bytes = supervisor.relayed_to(STDOUT_FILENO);
-  report.err.bytes = supervisor.relayed_to(STDERR_FILENO);
+  bool write_failed = false;
+  for (auto [fd, stream] : {std::pair{STDOUT_FILENO, &report.out}, std::pair{STDERR_FILENO, &report.err}}) {
+    if (!stream->relayed) continue;
+    auto totals = supervisor.relayed_to(fd);
+    stream->bytes = totals.read;
+    stream->written = totals.written;
+    if (totals.error != 0) stream->error = std::strerror(totals.error);
+    // A reader that went away is what the stop is for; any other write
+    // error (a full disk, a closed fd) loses output, and that is a failure.
+    if (totals.error != 0 && totals.error != EPIPE) {
+      write_failed = true;
+      std::fprintf(stderr, "procctx run: error writing the command's %s: %s (%llu of %llu bytes lost)\n",
+                   fd == STDOUT_FILENO ? "stdout" : "stderr", stream->error.c_str(),
+                   static_cast<unsigned long long>(totals.read - totals.written),
+                   static_cast<unsigned long long>(totals.read));
+    }
+  }
   report.outcome = &c;
 
   if (report.tree_requested == "cgroup" && c.tree != Tree::cgroup) {
@@ -366,6 +389,10 @@ int run_main(std::span<const std::string> args) {
   int code = 0;
   if (report.received_signal != 0) {
     code = kExitSignalBase + report.received_signal;
+  } else if (broken_pipe_fd >= 0 && c.stop_reason != StopReason::none && c.status.signaled()) {
+    // procctx stopped it because its reader went away: the status of a
+    // writer in a shell pipeline whose reader is gone.
+    code = kExitSignalBase + SIGPIPE;
   } else if (c.stop_reason == StopReason::deadline) {
     code = kExitTimedOut;
   } else if (c.status.exited()) {
@@ -375,6 +402,7 @@ int run_main(std::span<const std::string> args) {
   } else {
     code = kExitFailure;
   }
+  if (write_failed && code == 0) code = kExitFailure;
   report.exit_code = code;
   if (json_path && !write_report(*json_path, to_json(report))) {
     std::fprintf(stderr, "procctx run: cannot write the report to %s\n", json_path->c_str());

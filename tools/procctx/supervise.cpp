@@ -131,12 +131,15 @@ void Supervisor::relay(int read_fd, int out_fd) {
   relays_.push_back({read_fd, out_fd, out_fd, 0});
 }
 
-std::uint64_t Supervisor::relayed_to(int out_fd) const {
-  std::uint64_t n = 0;
+Supervisor::RelayTotals Supervisor::relayed_to(int out_fd) const {
+  RelayTotals t;
   for (const Relay& r : relays_) {
-    if (r.target == out_fd) n += r.bytes;
+    if (r.target != out_fd) continue;
+    t.read += r.bytes;
+    t.written += r.written;
+    if (t.error == 0) t.error = r.error;
   }
-  return n;
+  return t;
 }
 
 bool Supervisor::pump(Relay& r) {
@@ -147,16 +150,24 @@ bool Supervisor::pump(Relay& r) {
     if (n < 0 && errno == EAGAIN) return true;
     if (n <= 0) return false;
     r.bytes += static_cast<std::uint64_t>(n);
-    // A reader of ours that went away (EPIPE) must not stop the child's
-    // output from being drained and counted.
+    // After any other write error (a full disk) the output is still drained
+    // and counted, so the command is never blocked and the loss is known.
     for (ssize_t off = 0; off < n && r.out >= 0;) {
       ssize_t w = ::write(r.out, buf + off, static_cast<std::size_t>(n - off));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) {
+        r.error = errno;
         r.out = -1;
         break;
       }
       off += w;
+      r.written += static_cast<std::uint64_t>(w);
+    }
+    if (r.error == EPIPE) {
+      // Our reader went away: as in a shell pipeline, so does the command's
+      // (its next write fails), and the caller stops the tree.
+      r.broken_pending = true;
+      return false;
     }
   }
   return true;
@@ -180,6 +191,12 @@ Supervisor::Event Supervisor::next(std::optional<TimePoint> until) {
       if (r.in >= 0 && fds[2 + i].revents != 0 && !pump(r)) {
         ::close(r.in);
         r.in = -1;
+      }
+    }
+    for (Relay& r : relays_) {
+      if (r.broken_pending) {
+        r.broken_pending = false;
+        return {Event::broken_pipe, 0, r.target};
       }
     }
     if (fds[0].revents & POLLIN) {

@@ -73,15 +73,25 @@ class Supervisor {
   // Copies what arrives on `read_fd` to `out_fd` while waiting, counting
   // the bytes. Takes ownership of read_fd.
   void relay(int read_fd, int out_fd);
-  // The bytes relayed so far to `out_fd`.
-  std::uint64_t relayed_to(int out_fd) const;
+
+  // What became of the bytes relayed to one fd of procctx's.
+  struct RelayTotals {
+    std::uint64_t read = 0;     // from the command
+    std::uint64_t written = 0;  // to procctx's fd
+    int error = 0;              // the first write error (errno), 0 if none
+  };
+  RelayTotals relayed_to(int out_fd) const;
 
   struct Event {
-    enum Kind { signal, exited, timeout } kind;
+    // broken_pipe: the reader of a relayed fd went away (EPIPE); the relay's
+    // read end is closed, so the command's next write fails as in a shell.
+    enum Kind { signal, exited, timeout, broken_pipe } kind;
     int sig = 0;  // for Kind::signal
+    int fd = -1;  // for Kind::broken_pipe: procctx's fd whose reader is gone
   };
   // The next signal to procctx, or the child's outcome being known, or
-  // `until` passing. Relays run meanwhile.
+  // `until` passing, or a reader of procctx's output going away. Relays run
+  // meanwhile.
   Event next(std::optional<TimePoint> until);
 
   // After the child is done: relays until each pipe reaches EOF or `until`
@@ -100,9 +110,11 @@ class Supervisor {
   struct Relay {
     int in = -1, out = -1;  // out: -1 once writing to it failed (bytes still counted)
     int target = -1;
-    std::uint64_t bytes = 0;
+    std::uint64_t bytes = 0, written = 0;
+    int error = 0;               // the first write error
+    bool broken_pending = false;  // EPIPE seen, not yet reported by next()
   };
-  bool pump(Relay& r);  // false at EOF (or a read error)
+  bool pump(Relay& r);  // false at EOF, a read error, or a reader that went away
   void on_child_signal();
 
   sigset_t handled_{};
