@@ -1,8 +1,9 @@
 #include "cgroup_linux.hpp"
 
+#include "proc_linux.hpp"
+
 #include <atomic>
 #include <csignal>
-#include <fstream>
 #include <mutex>
 #include <sstream>
 
@@ -14,44 +15,17 @@ namespace procctx::detail::cgroup {
 namespace fs = std::filesystem;
 namespace {
 
-// mountinfo escapes spaces and the like as \ooo.
-std::string unescape(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      int v = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
-      out.push_back(static_cast<char>(v));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 Error cgroup_error(std::string message) {
   return Error{make_error_code(errc::invalid_argument), std::move(message)};
 }
 
 std::string read_file_at(int dir, const char* name) {
-  sys::Ret r = sys::call(sys::Call::open, [&] { return ::openat(dir, name, O_RDONLY | O_CLOEXEC); });
-  if (!r.ok()) return {};
-  sys::UniqueFd fd{static_cast<int>(r.value)};
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    sys::Ret n = sys::call(sys::Call::read, [&] { return ::read(fd.get(), buf, sizeof buf); });
-    if (!n.ok() || n.value == 0) break;
-    out.append(buf, static_cast<std::size_t>(n.value));
-  }
-  return out;
+  auto text = sys::read_file_at(dir, name);
+  return text ? std::move(*text) : std::string{};
 }
 
 sys::Ret write_file_at(int dir, const char* name, const std::string& text) {
-  sys::Ret r = sys::call(sys::Call::open, [&] { return ::openat(dir, name, O_WRONLY | O_CLOEXEC); });
-  if (!r.ok()) return r;
-  sys::UniqueFd fd{static_cast<int>(r.value)};
-  return sys::call(sys::Call::write, [&] { return ::write(fd.get(), text.data(), text.size()); });
+  return sys::write_file_at(dir, name, text);
 }
 
 std::vector<pid_t> procs(const Leaf& leaf) {
@@ -72,28 +46,12 @@ Result<fs::path> default_parent() {
   std::lock_guard lock{parent_mu};
   if (*cached) return **cached;
 
-  // Our own cgroup: the "0::" line of /proc/self/cgroup.
-  std::ifstream cg{"/proc/self/cgroup"};
-  std::string line, own;
-  while (std::getline(cg, line)) {
-    if (line.rfind("0::", 0) == 0) own = line.substr(3);
-  }
-  if (own.empty()) return cgroup_error("no cgroup v2 membership in /proc/self/cgroup");
-
-  // Where cgroup2 is mounted, and which part of the hierarchy it shows.
-  std::ifstream mi{"/proc/self/mountinfo"};
-  while (std::getline(mi, line)) {
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream tail{line.substr(dash + 3)};
-    std::string fstype;
-    tail >> fstype;
-    if (fstype != "cgroup2") continue;
-    std::istringstream head{line.substr(0, dash)};
-    std::string id, parent, devno, root, mount;
-    head >> id >> parent >> devno >> root >> mount;
-    root = unescape(root);
-    mount = unescape(mount);
+  // Our own cgroup (the "0::" line of /proc/self/cgroup), inside the view
+  // of one of the cgroup2 mounts.
+  auto own_line = proc::self_cgroup();
+  if (!own_line || own_line->empty()) return cgroup_error("no cgroup v2 membership in /proc/self/cgroup");
+  const std::string& own = *own_line;
+  for (const auto& [root, mount] : proc::cgroup2_mounts()) {
     // Our cgroup must lie inside this mount's view ("/a" holds "/a/b", not "/ab").
     bool inside = root == "/" || (own.rfind(root, 0) == 0 && (own.size() == root.size() || own[root.size()] == '/'));
     if (!inside) continue;
@@ -128,7 +86,7 @@ Result<Leaf> create_leaf(const fs::path& given, const CgroupLimits& limits) {
   const char* p = leaf.path.c_str();
   sys::Ret r = sys::call(sys::Call::open, [&] { return ::open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
   if (!r.ok()) {
-    ::rmdir(p);
+    (void)sys::remove_dir(p);
     return sys::error(r, "open cgroup " + leaf.path.string());
   }
   leaf.dir.reset(static_cast<int>(r.value));
@@ -187,11 +145,7 @@ bool populated(const Leaf& leaf) {
 
 std::vector<ProcessRef> members(const Leaf& leaf) {
   std::vector<ProcessRef> out;
-  for (pid_t pid : procs(leaf)) {
-    std::string comm;
-    std::ifstream{"/proc/" + std::to_string(pid) + "/comm"} >> comm;
-    out.push_back({pid, comm});
-  }
+  for (pid_t pid : procs(leaf)) out.push_back({pid, proc::comm(pid)});
   return out;
 }
 
@@ -218,7 +172,7 @@ void release(Leaf& leaf) {
     }
   }
   leaf.dir.reset();
-  ::rmdir(leaf.path.c_str());
+  (void)sys::remove_dir(leaf.path.c_str());
 }
 
 }  // namespace procctx::detail::cgroup

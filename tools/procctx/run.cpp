@@ -293,7 +293,7 @@ int run_main(std::span<const std::string> args) {
     }
     timeout = *d;
   }
-  report.stop_sequence = cmd.stop_sequence().to_string();
+  report.stop_sequence = cmd.options().stop.to_string();
   const std::string program = parsed->operands[0];
   if (verbose) {
     cmd.on_stop_signal([program](const SignalSent& s) {
@@ -314,7 +314,7 @@ int run_main(std::span<const std::string> args) {
     return kExitFailure;
   }
   const bool hand_terminal =
-      supervisor.foreground_terminal() >= 0 && cmd.tree() != Tree::none && !cmd.new_session_set();
+      supervisor.foreground_terminal() >= 0 && cmd.options().tree != Tree::none && !cmd.options().new_session;
   if (hand_terminal) cmd.foreground_terminal(supervisor.foreground_terminal());
 
   auto [ctx, cancel] = timeout > Duration::zero() ? with_timeout(background(), timeout) : with_cancel(background());
