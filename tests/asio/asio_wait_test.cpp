@@ -55,22 +55,31 @@ struct Seen {
     thread = std::this_thread::get_id();
     on_loop_thread = detail::Loop::running()->on_loop_thread();
   }
-};
-
-class AsioWaitTest : public ProcessTest {
- protected:
-  static Process spawn_helper(std::vector<std::string> args) {
-    auto p = helper_cmd(std::move(args)).spawn();
-    if (!p) throw Exception(p.error());
-    return std::move(p).value();
+  // A completion handler that records here.
+  auto recorder() {
+    return [this](Completed c) { record(std::move(c)); };
   }
 };
+
+Process spawn_helper(std::vector<std::string> args) {
+  auto p = Command{helper(), std::move(args)}.spawn();
+  if (!p) throw Exception(p.error());
+  return std::move(p).value();
+}
+
+// A coroutine that runs the helper with `args` and records what co_await gives.
+net::awaitable<void> wait_in_coroutine(std::vector<std::string> args, Seen& seen) {
+  Process p = spawn_helper(std::move(args));
+  seen.record(co_await procctx::async_wait(p, net::use_awaitable));
+}
+
+using AsioWaitTest = ProcessTest;
 
 TEST_F(AsioWaitTest, CallbackRunsOnTheIoContextThread) {
   net::io_context io;
   Process p = spawn_helper({"exit", "3"});
   Seen seen;
-  procctx::async_wait(p, net::bind_executor(io, [&](Completed c) { seen.record(std::move(c)); }));
+  procctx::async_wait(p, net::bind_executor(io, seen.recorder()));
   std::thread::id io_thread;
   // run() returns only once the handler has run: the wait is outstanding work.
   std::thread runner{[&] {
@@ -88,7 +97,7 @@ TEST_F(AsioWaitTest, ExecutorArgumentServesAPlainCallback) {
   net::io_context io;
   Process p = spawn_helper({"exit", "0"});
   Seen seen;
-  procctx::async_wait(io.get_executor(), p, [&](Completed c) { seen.record(std::move(c)); });
+  procctx::async_wait(io.get_executor(), p, seen.recorder());
   io.run();
   ASSERT_TRUE(seen.outcome);
   EXPECT_TRUE(seen.outcome->status.success());
@@ -101,7 +110,7 @@ TEST_F(AsioWaitTest, AKnownOutcomeStillCompletesThroughTheExecutor) {
   Process p = spawn_helper({"exit", "4"});
   (void)p.wait();
   Seen seen;
-  procctx::async_wait(p, net::bind_executor(io, [&](Completed c) { seen.record(std::move(c)); }));
+  procctx::async_wait(p, net::bind_executor(io, seen.recorder()));
   EXPECT_FALSE(seen.outcome) << "the handler ran inside async_wait()";
   io.run();
   ASSERT_TRUE(seen.outcome);
@@ -122,13 +131,7 @@ TEST_F(AsioWaitTest, UseFutureGivesTheOutcome) {
 TEST_F(AsioWaitTest, UseAwaitableResumesTheCoroutineOnItsExecutor) {
   net::io_context io;
   Seen seen;
-  net::co_spawn(
-      io,
-      [&]() -> net::awaitable<void> {
-        Process p = spawn_helper({"exit", "5"});
-        seen.record(co_await procctx::async_wait(p, net::use_awaitable));
-      },
-      net::detached);
+  net::co_spawn(io, wait_in_coroutine({"exit", "5"}, seen), net::detached);
   io.run();
   ASSERT_TRUE(seen.outcome);
   EXPECT_EQ(seen.outcome->status, ExitStatus::exited_with(5));
@@ -141,9 +144,7 @@ TEST_F(AsioWaitTest, CancellationSignalStopsTheChildWithItsStopSequence) {
   Process p = spawn_helper({"sleep", "30"});
   net::cancellation_signal cancel;
   Seen seen;
-  procctx::async_wait(p, net::bind_cancellation_slot(cancel.slot(), net::bind_executor(io, [&](Completed c) {
-                                                       seen.record(std::move(c));
-                                                     })));
+  procctx::async_wait(p, net::bind_cancellation_slot(cancel.slot(), net::bind_executor(io, seen.recorder())));
   // Emitted on the handler's executor, as Asio asks.
   net::post(io, [&] { cancel.emit(net::cancellation_type::terminal); });
   auto start = Clock::now();
@@ -159,13 +160,7 @@ TEST_F(AsioWaitTest, CancellingTheCoroutineStopsTheChild) {
   net::io_context io;
   net::cancellation_signal cancel;
   Seen seen;
-  net::co_spawn(
-      io,
-      [&]() -> net::awaitable<void> {
-        Process p = spawn_helper({"sleep", "30"});
-        seen.record(co_await procctx::async_wait(p, net::use_awaitable));
-      },
-      net::bind_cancellation_slot(cancel.slot(), net::detached));
+  net::co_spawn(io, wait_in_coroutine({"sleep", "30"}, seen), net::bind_cancellation_slot(cancel.slot(), net::detached));
   net::post(io, [&] { cancel.emit(net::cancellation_type::terminal); });
   io.run();
   ASSERT_TRUE(seen.outcome);
@@ -178,9 +173,7 @@ TEST_F(AsioWaitTest, TotalCancellationAloneLeavesTheChildRunning) {
   Process p = spawn_helper({"sleep", "30"});
   net::cancellation_signal cancel;
   Seen seen;
-  procctx::async_wait(p, net::bind_cancellation_slot(cancel.slot(), net::bind_executor(io, [&](Completed c) {
-                                                       seen.record(std::move(c));
-                                                     })));
+  procctx::async_wait(p, net::bind_cancellation_slot(cancel.slot(), net::bind_executor(io, seen.recorder())));
   net::steady_timer later{io, 300ms};
   bool running_after_total = false;
   net::post(io, [&] {
