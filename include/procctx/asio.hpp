@@ -47,7 +47,9 @@
 /// - The Process must outlive the operation: keep it until the handler has
 ///   run. (Destroying it earlier starts its stop sequence, as ~Process does,
 ///   and the operation completes with `stop_reason` `dropped`; but a
-///   cancellation that arrives after that is undefined behaviour.)
+///   cancellation that arrives after that is undefined behaviour.) The
+///   handler's execution context (the io_context) must outlive it too:
+///   procctx cannot withdraw a wait when that context is destroyed.
 ///
 /// What it will not do: run the handler inline inside async_wait(), block a
 /// thread per child, or reap anything itself (procctx's loop does).
@@ -101,7 +103,7 @@ struct is_system_executor<net::basic_system_executor<Blocking, Relationship, All
 
 // One async_wait in flight: the handler, the work it keeps counted on its
 // executor, and whether the outcome has arrived. Shared by the on_exit
-// callback (loop thread), the posted completion (the handler's executor) and,
+// callback (loop thread), the completion handed to the handler's executor and,
 // weakly, the cancellation slot (whoever emits the signal).
 template <class Handler, class WorkExecutor>
 class Pending : public std::enable_shared_from_this<Pending<Handler, WorkExecutor>> {
