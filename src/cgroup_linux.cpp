@@ -1,11 +1,16 @@
 #include "cgroup_linux.hpp"
 
 #include <atomic>
+#include <cstdlib>
+#include <cerrno>
 #include <csignal>
+#include <ctime>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,6 +69,58 @@ std::vector<pid_t> procs(const Leaf& leaf) {
 std::mutex parent_mu;
 std::atomic<unsigned> leaf_seq{0};
 
+// The pid in a leaf's name "procctx-PID-N", or 0 when it is not one of ours.
+pid_t leaf_owner(const char* name) {
+  const char* p = name;
+  if (std::string_view{p}.rfind("procctx-", 0) != 0) return 0;
+  p += 8;
+  char* end = nullptr;
+  long pid = std::strtol(p, &end, 10);
+  if (end == p || *end != '-' || pid <= 0) return 0;
+  char* end2 = nullptr;
+  (void)std::strtoul(end + 1, &end2, 10);
+  return end2 != end + 1 && *end2 == '\0' ? static_cast<pid_t>(pid) : 0;
+}
+
+// rmdir of `dir` after its sub-cgroups (a command may make its own); the
+// kernel refuses (EBUSY) while any process is inside, which is what keeps a
+// leaf whose escapees still run.
+void remove_tree(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator{dir, ec}) {
+    if (e.is_directory(ec) && !e.is_symlink(ec)) remove_tree(e.path());
+  }
+  ::rmdir(dir.c_str());
+}
+
+// A procctx killed with SIGKILL never removes its leaves; its children die
+// with it (parent_death_signal), leaving the leaves empty. The first leaf a
+// process makes under a parent removes such leaves there: named for a pid
+// that no longer runs, and not made in the last two seconds (a pid from
+// another PID namespace sharing this cgroup says nothing here, and its
+// leaf is empty only between mkdir and clone, or after its child is gone).
+void remove_orphan_leaves(const fs::path& parent) {
+  static std::mutex mu;
+  static std::set<fs::path> cleaned;
+  {
+    std::lock_guard lock{mu};
+    if (!cleaned.insert(parent).second) return;
+  }
+  DIR* d = ::opendir(parent.c_str());
+  if (d == nullptr) return;
+  const std::time_t now = std::time(nullptr);
+  while (const dirent* e = ::readdir(d)) {
+    pid_t owner = leaf_owner(e->d_name);
+    if (owner == 0 || owner == ::getpid()) continue;
+    if (::kill(owner, 0) == 0 || errno != ESRCH) continue;  // running (or not ours to ask)
+    struct stat st{};
+    fs::path leaf = parent / e->d_name;
+    if (::lstat(leaf.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || now - st.st_ctime < 2) continue;
+    remove_tree(leaf);
+  }
+  ::closedir(d);
+}
+
 }  // namespace
 
 Result<fs::path> default_parent() {
@@ -115,6 +172,7 @@ Result<Leaf> create_leaf(const fs::path& given, const CgroupLimits& limits) {
     if (!d) return std::move(d).error();
     parent = *d;
   }
+  remove_orphan_leaves(parent);
   Leaf leaf;
   for (int attempt = 0;; ++attempt) {
     leaf.path = parent / ("procctx-" + std::to_string(::getpid()) + "-" + std::to_string(leaf_seq++));

@@ -3,82 +3,22 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <clocale>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 namespace procctx::cli {
 
-SpawnFailure describe_spawn_failure(const Error& e, std::string_view program) {
-  // Only a failure to find or execute the program itself maps to 126/127
-  // (a missing --cwd is procctx's failure, 125, even though it is ENOENT).
-  // These are the two places procctx's spawn words such failures.
-  const std::string& m = e.message();
-  bool exec_stage = e.code().category() == std::system_category() &&
-                    (m.find(": not found on PATH") != std::string::npos ||
-                     m.find(": found on PATH but not executable") != std::string::npos ||
-                     m.find(": exec ") != std::string::npos);
-  if (!exec_stage) return {kExitFailure, m};
-  int code = e.code() == std::errc::no_such_file_or_directory ? kExitNotFound : kExitCannotRun;
-  return {code, "failed to run command " + quote(program) + ": " + std::strerror(e.code().value())};
-}
-
-std::optional<double> parse_gnu_duration(std::string_view text) {
-  std::string s{text};
-  if (s.empty()) return std::nullopt;
-  // strtod in the C locale, like coreutils' cl_strtod falling back to it.
-  locale_t c = ::newlocale(LC_NUMERIC_MASK, "C", static_cast<locale_t>(nullptr));
-  char* end = nullptr;
-  errno = 0;
-  double d = c ? ::strtod_l(s.c_str(), &end, c) : std::strtod(s.c_str(), &end);
-  if (c) ::freelocale(c);
-  if (end == s.c_str()) return std::nullopt;
-  if (errno == ERANGE && std::fabs(d) < 1) d = 0;  // underflow: a tiny positive number
-  if (!(d >= 0)) return std::nullopt;              // negative or NaN
-  std::string_view suffix{end};
-  if (suffix.size() > 1) return std::nullopt;
-  double scale = 1;
-  if (!suffix.empty()) {
-    switch (suffix[0]) {
-      case 's': scale = 1; break;
-      case 'm': scale = 60; break;
-      case 'h': scale = 60 * 60; break;
-      case 'd': scale = 60 * 60 * 24; break;
-      default: return std::nullopt;
-    }
-  }
-  return d * scale;
-}
-
-Duration seconds_to_duration(double seconds) {
-  using namespace std::chrono;
-  constexpr double kNever = 100.0 * 365 * 24 * 3600;
-  if (!(seconds < kNever)) return Duration::max();
-  auto d = duration_cast<Duration>(duration<double>(seconds));
-  // A positive duration never rounds down to "no timeout".
-  if (d <= Duration::zero() && seconds > 0) d = Duration{1};
-  return d;
-}
-
-std::string quote(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
+bool ignored_at_start(int sig) {
+  struct sigaction old{};
+  return ::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN;
 }
 
 int block_into_signalfd(const sigset_t& signals) {
@@ -86,44 +26,37 @@ int block_into_signalfd(const sigset_t& signals) {
   return ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-Supervisor::Supervisor(int extra_signal) {
-  sigemptyset(&handled_);
-  for (int sig : kHandledSignals) sigaddset(&handled_, sig);
-  sigaddset(&handled_, SIGCHLD);
-  if (extra_signal > 0 && extra_signal != SIGKILL && extra_signal != SIGSTOP) sigaddset(&handled_, extra_signal);
-  sigfd_ = block_into_signalfd(handled_);
-  ::signal(SIGTTIN, SIG_IGN);
-  ::signal(SIGTTOU, SIG_IGN);
-  // Our own writes to a closed stdout are errors, not death (children get
-  // default dispositions back before they run).
-  ::signal(SIGPIPE, SIG_IGN);
-  exitfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp()) {
-    tty_ = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+Supervisor::Supervisor(const std::vector<int>& signals) {
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int sig : signals) {
+    if (sig > 0 && sig != SIGKILL && sig != SIGSTOP) sigaddset(&handled, sig);
   }
+  sigaddset(&handled, SIGCHLD);
+  // Our own writes to a closed pipe are errors, not death (children get
+  // default dispositions back before they run).
+  if (!sigismember(&handled, SIGPIPE)) ::signal(SIGPIPE, SIG_IGN);
+  sigfd_ = block_into_signalfd(handled);
+  exitfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 Supervisor::~Supervisor() {
-  take_terminal_back();
   for (Relay& r : relays_) {
     if (r.in >= 0) ::close(r.in);
   }
-  for (int fd : {sigfd_, exitfd_, tty_}) {
+  for (int fd : {sigfd_, exitfd_}) {
     if (fd >= 0) ::close(fd);
   }
 }
 
-void Supervisor::watch(const Process& p, bool owns_terminal) {
-  process_ = &p;
-  owns_terminal_ = owns_terminal && tty_ >= 0;
+void Supervisor::watch(const Process& p, Terminal* terminal) {
+  terminal_ = terminal;
+  if (terminal_ != nullptr) terminal_->follow(p);
   int fd = exitfd_;
   p.on_exit([fd](const Completed&) {
     std::uint64_t one = 1;
     (void)!::write(fd, &one, sizeof one);
   });
-  // The child took the terminal itself before it ran; doing it here too is
-  // what shells do, so the order between the two never matters.
-  if (owns_terminal_) ::tcsetpgrp(tty_, p.pid());
 }
 
 void Supervisor::relay(int read_fd, int out_fd) {
@@ -152,16 +85,14 @@ bool Supervisor::pump(Relay& r) {
     r.bytes += static_cast<std::uint64_t>(n);
     // After any other write error (a full disk) the output is still drained
     // and counted, so the command is never blocked and the loss is known.
-    for (ssize_t off = 0; off < n && r.out >= 0;) {
-      ssize_t w = ::write(r.out, buf + off, static_cast<std::size_t>(n - off));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        r.error = errno;
+    if (r.out >= 0) {
+      int err = write_all(r.out, {buf, static_cast<std::size_t>(n)});
+      if (err != 0) {
+        r.error = err;
         r.out = -1;
-        break;
+      } else {
+        r.written += static_cast<std::uint64_t>(n);
       }
-      off += w;
-      r.written += static_cast<std::uint64_t>(w);
     }
     if (r.error == EPIPE) {
       // Our reader went away: as in a shell pipeline, so does the command's
@@ -171,6 +102,25 @@ bool Supervisor::pump(Relay& r) {
     }
   }
   return true;
+}
+
+void Supervisor::pump_ready(const std::vector<short>& revents) {
+  for (std::size_t i = 0; i < relays_.size(); ++i) {
+    Relay& r = relays_[i];
+    if (r.in >= 0 && revents[i] != 0 && !pump(r)) {
+      ::close(r.in);
+      r.in = -1;
+    }
+  }
+}
+
+std::optional<Supervisor::Event> Supervisor::read_signal() {
+  signalfd_siginfo si{};
+  if (::read(sigfd_, &si, sizeof si) != static_cast<ssize_t>(sizeof si)) return std::nullopt;
+  int sig = static_cast<int>(si.ssi_signo);
+  if (sig != SIGCHLD) return Event{Event::signal, sig};
+  if (terminal_ != nullptr) terminal_->on_child_signal();
+  return std::nullopt;
 }
 
 Supervisor::Event Supervisor::next(std::optional<TimePoint> until) {
@@ -186,13 +136,9 @@ Supervisor::Event Supervisor::next(std::optional<TimePoint> until) {
     int n = ::poll(fds.data(), fds.size(), wait_ms);
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) continue;  // re-checks `until` at the top
-    for (std::size_t i = 0; i < relays_.size(); ++i) {
-      Relay& r = relays_[i];
-      if (r.in >= 0 && fds[2 + i].revents != 0 && !pump(r)) {
-        ::close(r.in);
-        r.in = -1;
-      }
-    }
+    std::vector<short> revents;
+    for (std::size_t i = 2; i < fds.size(); ++i) revents.push_back(fds[i].revents);
+    pump_ready(revents);
     for (Relay& r : relays_) {
       if (r.broken_pending) {
         r.broken_pending = false;
@@ -200,15 +146,7 @@ Supervisor::Event Supervisor::next(std::optional<TimePoint> until) {
       }
     }
     if (fds[0].revents & POLLIN) {
-      signalfd_siginfo si{};
-      if (::read(sigfd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-        int sig = static_cast<int>(si.ssi_signo);
-        if (sig == SIGCHLD) {
-          on_child_signal();
-        } else {
-          return {Event::signal, sig};
-        }
-      }
+      if (auto ev = read_signal()) return *ev;
     }
     if (fds[1].revents & POLLIN) {
       std::uint64_t v;
@@ -227,13 +165,9 @@ std::vector<ProcessRef> Supervisor::drain(TimePoint until) {
     for (const Relay& r : relays_) fds.push_back({r.in, static_cast<short>(r.in >= 0 ? POLLIN : 0), 0});
     int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<std::int64_t>(left.count(), 1 << 30)));
     if (n < 0 && errno != EINTR) break;
-    for (std::size_t i = 0; i < relays_.size(); ++i) {
-      Relay& r = relays_[i];
-      if (r.in >= 0 && fds[i].revents != 0 && !pump(r)) {
-        ::close(r.in);
-        r.in = -1;
-      }
-    }
+    std::vector<short> revents;
+    for (const pollfd& p : fds) revents.push_back(p.revents);
+    pump_ready(revents);
   }
   std::vector<ProcessRef> holders;
   for (Relay& r : relays_) {
@@ -249,30 +183,9 @@ std::vector<ProcessRef> Supervisor::drain(TimePoint until) {
   return holders;
 }
 
-void Supervisor::on_child_signal() {
-  if (!owns_terminal_ || process_ == nullptr) return;
-  siginfo_t info{};
-  if (::waitid(P_PID, static_cast<id_t>(process_->pid()), &info, WSTOPPED | WNOHANG) != 0) return;
-  if (info.si_pid != process_->pid() || info.si_code != CLD_STOPPED) return;
-  int why = info.si_status;
-  if (why != SIGTSTP && why != SIGTTIN && why != SIGTTOU) return;
-  // The child stopped for job control (Ctrl-Z): so does procctx, with the
-  // terminal back in its own group for the shell to take.
-  take_terminal_back();
-  ::kill(::getpid(), SIGSTOP);
-  // Continued (fg or bg): the terminal goes back to the child only if the
-  // shell made procctx the foreground again.
-  if (::tcgetpgrp(tty_) == ::getpgrp()) ::tcsetpgrp(tty_, process_->pid());
-  (void)process_->signal_tree(SIGCONT);
-}
-
-void Supervisor::take_terminal_back() {
-  if (owns_terminal_ && tty_ >= 0) ::tcsetpgrp(tty_, ::getpgrp());
-}
-
-void Supervisor::die_of(int sig) {
-  take_terminal_back();
+void die_of(int sig) {
   std::fflush(nullptr);
+  ::prctl(PR_SET_DUMPABLE, 0);  // as coreutils: no core of procctx's own
   rlimit no_core{0, 0};
   ::setrlimit(RLIMIT_CORE, &no_core);
   ::signal(sig, SIG_DFL);
