@@ -5,7 +5,8 @@ set -euo pipefail
 
 want=(cmake ninja-build g++ make pkg-config nlohmann-json3-dev)
 case "${1:-build}" in
-  test)  want+=(clang libgtest-dev libgmock-dev libbenchmark-dev dpkg-dev) ;;  # dpkg-dev: the .deb test
+  # dpkg-dev: the .deb test; perl, xz-utils: coreutils' own timeout tests (tests/cli/coreutils_timeout.sh)
+  test)  want+=(clang libgtest-dev libgmock-dev libbenchmark-dev dpkg-dev perl xz-utils) ;;
   docs)  want+=(doxygen) ;;
   deb)   want+=(dpkg-dev) ;;
   bench) want+=(libbenchmark-dev golang-1.19-go parallel python3 libboost1.81-dev nodejs) ;;

@@ -3,6 +3,7 @@
 #include "exit_codes.hpp"
 #include "messages.hpp"
 #include "caller_fds.hpp"
+#include "exec_shim.hpp"
 #include "subcommands.hpp"
 
 #include <algorithm>
@@ -80,8 +81,9 @@ int dispatch(std::span<const std::string> args, std::string& program) {
 
 int main(int argc, char** argv) {
   using namespace procctx::cli;
-  // Before anything is opened: see standard_fds.hpp.
+  // Before anything is opened: see caller_fds.hpp.
   if (!claim_standard_fds()) return kExitFailure;
+  exec_shim_if_invoked(argc, argv);
   set_invocation_name(argc > 0 && argv[0] ? argv[0] : "");
   track_stdout_errors();
   std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);

@@ -27,17 +27,30 @@ int block_into_signalfd(const sigset_t& signals) {
 }
 
 Supervisor::Supervisor(const std::vector<int>& signals) {
-  sigset_t handled;
-  sigemptyset(&handled);
+  sigemptyset(&handled_);
   for (int sig : signals) {
-    if (sig > 0 && sig != SIGKILL && sig != SIGSTOP) sigaddset(&handled, sig);
+    if (sig > 0 && sig != SIGKILL && sig != SIGSTOP) sigaddset(&handled_, sig);
   }
-  sigaddset(&handled, SIGCHLD);
+  sigaddset(&handled_, SIGCHLD);
+  // A SIGCHLD left ignored by our parent (`trap '' CHLD`) would make the
+  // kernel reap our children before procctx could see how they ended.
+  ::signal(SIGCHLD, SIG_DFL);
   // Our own writes to a closed pipe are errors, not death (children get
   // default dispositions back before they run).
-  if (!sigismember(&handled, SIGPIPE)) ::signal(SIGPIPE, SIG_IGN);
-  sigfd_ = block_into_signalfd(handled);
+  if (!sigismember(&handled_, SIGPIPE)) ::signal(SIGPIPE, SIG_IGN);
+  sigfd_ = block_into_signalfd(handled_);
   exitfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+void Supervisor::ignore(int sig) {
+  if (sig == SIGCHLD || !sigismember(&handled_, sig)) return;
+  sigdelset(&handled_, sig);
+  ::signalfd(sigfd_, &handled_, 0);
+  ::signal(sig, SIG_IGN);  // also drops what is pending
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  ::pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
 }
 
 Supervisor::~Supervisor() {
@@ -145,13 +158,15 @@ Supervisor::Event Supervisor::next(std::optional<TimePoint> until) {
         return {Event::broken_pipe, 0, r.target};
       }
     }
-    if (fds[0].revents & POLLIN) {
-      if (auto ev = read_signal()) return *ev;
-    }
+    // The outcome first: a signal that comes with it is not passed on to
+    // a command that is gone (GNU timeout stops looking once it has reaped).
     if (fds[1].revents & POLLIN) {
       std::uint64_t v;
       (void)!::read(exitfd_, &v, sizeof v);
       return {Event::exited};
+    }
+    if (fds[0].revents & POLLIN) {
+      if (auto ev = read_signal()) return *ev;
     }
   }
 }

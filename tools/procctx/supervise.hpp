@@ -40,6 +40,12 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
+  // From now on `sig` is ignored rather than reported (as GNU timeout does
+  // with a signal it has passed on to the command's group): a forwarded
+  // SIGPIPE that our own write to a closed stderr raises again, say, is not
+  // forwarded forever.
+  void ignore(int sig);
+
   // Starts watching `p`; with `terminal`, job control follows p.
   void watch(const Process& p, Terminal* terminal);
 
@@ -84,6 +90,7 @@ class Supervisor {
   void pump_ready(const std::vector<short>& revents);
   std::optional<Event> read_signal();
 
+  sigset_t handled_{};
   int sigfd_ = -1;
   int exitfd_ = -1;  // eventfd written on the loop thread when the outcome is known
   Terminal* terminal_ = nullptr;

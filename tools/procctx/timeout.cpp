@@ -7,7 +7,9 @@
 // procctx moving itself into a new group; with -k, whatever is left of that
 // group after the command exits is still killed when the grace runs out;
 // after KILL procctx exits 137 rather than killing itself.
+#include "caller_fds.hpp"
 #include "durations.hpp"
+#include "exec_shim.hpp"
 #include "gnu_signals.hpp"
 #include "subcommands.hpp"
 #include "supervise.hpp"
@@ -117,7 +119,12 @@ Command make_command(const Options& o) {
   const bool escalate = o.kill_after > 0 && grace != Duration::max();
   std::vector<StopStep> steps{{o.term_signal, escalate ? grace : Duration::zero()}};
   if (escalate) steps.push_back({SIGKILL, {}});
-  Command cmd{o.command[0], {o.command.begin() + 1, o.command.end()}};
+  // What procctx's parent left ignored stays ignored for the command.
+  Launch launch = launch_keeping_ignored(o.command, signals_to_keep_ignored(o.term_signal), program_name(kSpec));
+  Command cmd{launch.program, launch.args};
+  if (!launch.arg0.empty()) cmd.arg0(launch.arg0);
+  // A drop-in passes every fd it inherited (a make jobserver, a 3>file).
+  for (int fd : inherited_fds()) cmd.pass_fd(fd, fd);
   cmd.path_lookup(PathLookup::allow_relative)  // execvp's rules, as GNU timeout
       .tree(o.foreground ? Tree::none : Tree::process_group)
       .stop(StopSequence{steps})
@@ -167,8 +174,13 @@ bool supervise(const Options& o, const Process& p, Supervisor& supervisor, TimeP
       timed_out = true;
       deadline.reset();
       p.stop();
+      if (!o.foreground) supervisor.ignore(o.term_signal);
     } else if (ev.kind == Supervisor::Event::signal) {
       forward(o, p, ev.sig);
+      // GNU timeout ignores what it sent its group (it is in that group);
+      // a forwarded PIPE that our own -v line to a closed stderr raises
+      // again would otherwise be forwarded forever.
+      if (!o.foreground || ev.sig == SIGPIPE) supervisor.ignore(ev.sig);
       if (escalate && !timed_out && !kill_at) {
         kill_at = Clock::now() + grace;
         deadline.reset();
