@@ -119,8 +119,8 @@ TEST_F(Hardening, AReaderThatGoesAwayStopsTheCommand) {
   EXPECT_LT(stubborn.wall, 30s);
   json j = parse_file(report);
   EXPECT_EQ(j["exit_code"], 141);
-  EXPECT_EQ(j["stop"]["reason"], "canceled");
-  EXPECT_EQ(j["stop"]["cause"], "the reader of procctx's stdout went away");
+  EXPECT_EQ(j["stop"]["reason"], "broken_pipe");
+  EXPECT_EQ(j["stop"]["cause"], "the reader of stdout went away");
   EXPECT_EQ(j["output"]["stdout"]["error"], "Broken pipe");
 }
 

@@ -1,7 +1,6 @@
 // procctx run — one command under full supervision: a deadline, the stop
 // sequence, whole-tree kill, a clean environment, identities and limits,
 // and a JSON report of what happened.
-#include "caller_fds.hpp"
 #include "report.hpp"
 #include "run_flags.hpp"
 #include "subcommands.hpp"
@@ -16,6 +15,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fcntl.h>
@@ -76,37 +76,24 @@ bool write_report(const std::string& path, const std::string& text) {
   return static_cast<bool>(f);
 }
 
-// Makes a pipe whose write end the child gets as `fd`, relayed to procctx's
-// own `fd` — unless that is a terminal, which the child then writes to itself.
-bool relay_stream(int fd, Command& cmd, Supervisor& sup, StreamReport& report, std::vector<int>& child_ends) {
+// The command's `fd` (stdout or stderr) relayed by the library to procctx's
+// own, counted — unless that is a terminal, which the child then writes to
+// itself (so programs that check isatty behave as usual).
+void relay_stream(int fd, Command& cmd, StreamReport& report) {
   if (::isatty(fd)) {
     report.not_relayed_why = "terminal";
-    return true;
+    return;
   }
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return false;
-  (fd == STDOUT_FILENO ? cmd.out(Stdio::fd(p[1])) : cmd.err(Stdio::fd(p[1])));
-  child_ends.push_back(p[1]);
-  sup.relay(p[0], fd);
+  (fd == STDOUT_FILENO ? cmd.out(Stdio::relay(fd)) : cmd.err(Stdio::relay(fd)));
   report.relayed = true;
-  return true;
 }
 
-// Waits for the command: signals to procctx stop the tree (a second one
-// kills it) or are passed on; a reader that goes away stops it too.
-// Returns procctx's fd whose reader went away first, or -1.
-int supervise(const Process& p, Supervisor& supervisor, Canceler& cancel, RunReport& report) {
-  int broken_pipe_fd = -1;
+// Waits for the command: HUP, INT, QUIT and TERM stop the tree (a second
+// one kills it), USR1, USR2 and ALRM are passed on.
+void supervise(const Process& p, Supervisor& supervisor, Canceler& cancel, RunReport& report) {
   for (;;) {
     auto ev = supervisor.next(std::nullopt);
-    if (ev.kind == Supervisor::Event::exited) return broken_pipe_fd;
-    if (ev.kind == Supervisor::Event::broken_pipe) {
-      // As a shell pipeline would: the writer stops when its reader is gone.
-      if (broken_pipe_fd < 0) broken_pipe_fd = ev.fd;
-      cancel(std::string{"the reader of procctx's "} + (ev.fd == STDOUT_FILENO ? "stdout" : "stderr") +
-             " went away");
-      continue;
-    }
+    if (ev.kind == Supervisor::Event::exited) return;
     if (ev.kind != Supervisor::Event::signal) continue;
     if (ev.sig == SIGUSR1 || ev.sig == SIGUSR2 || ev.sig == SIGALRM) {
       (void)p.signal_tree(ev.sig);
@@ -121,33 +108,31 @@ int supervise(const Process& p, Supervisor& supervisor, Canceler& cancel, RunRep
 
 // Fills the report's output totals; says on stderr what was lost. True when
 // a write error other than a reader going away lost output.
-bool account_output(const Supervisor& supervisor, RunReport& report) {
+bool account_output(const Completed& c, RunReport& report) {
   bool lost = false;
-  for (auto [fd, stream] : {std::pair{STDOUT_FILENO, &report.out}, std::pair{STDERR_FILENO, &report.err}}) {
+  for (auto [name, stream, output] : {std::tuple{"stdout", &report.out, &c.out}, std::tuple{"stderr", &report.err, &c.err}}) {
     if (!stream->relayed) continue;
-    auto totals = supervisor.relayed_to(fd);
-    stream->bytes = totals.read;
-    stream->written = totals.written;
-    if (totals.error != 0) stream->error = std::strerror(totals.error);
+    stream->bytes = output->total();
+    stream->written = output->delivered();
+    const std::error_code& e = output->error();
+    if (e) stream->error = e.message();
     // A reader that went away is what the stop is for; any other write
     // error (a full disk, a closed fd) loses output, and that is a failure.
-    if (totals.error != 0 && totals.error != EPIPE) {
+    if (e && e != std::errc::broken_pipe) {
       lost = true;
-      say(kProgram, std::string{"error writing the command's "} + (fd == STDOUT_FILENO ? "stdout" : "stderr") +
-                        ": " + stream->error + " (" + std::to_string(totals.read - totals.written) + " of " +
-                        std::to_string(totals.read) + " bytes lost)");
+      say(kProgram, std::string{"error writing the command's "} + name + ": " + stream->error + " (" +
+                        std::to_string(output->dropped()) + " of " + std::to_string(output->total()) +
+                        " bytes lost)");
     }
   }
   return lost;
 }
 
-int exit_code(const Completed& c, const RunReport& report, int broken_pipe_fd) {
+int exit_code(const Completed& c, const RunReport& report) {
   if (report.received_signal != 0) return kExitSignalBase + report.received_signal;
   // Stopped because its reader went away: the status of a writer in a shell
   // pipeline whose reader is gone.
-  if (broken_pipe_fd >= 0 && c.stop_reason != StopReason::none && c.status.signaled()) {
-    return kExitSignalBase + SIGPIPE;
-  }
+  if (c.stop_reason == StopReason::broken_pipe && c.status.signaled()) return kExitSignalBase + SIGPIPE;
   if (c.stop_reason == StopReason::deadline) return kExitTimedOut;
   if (c.status.exited()) return c.status.code();
   if (c.status.signaled()) return kExitSignalBase + c.status.signal();
@@ -182,7 +167,7 @@ std::optional<std::string> prepare(const Parsed& parsed, RunPlan& plan, const Te
   Command& cmd = plan.cmd;
   if (parsed.has("keep-fds")) {
     if (parsed.has("hardened")) return std::string{"--keep-fds: --hardened passes no inherited fd"};
-    for (int fd : inherited_fds()) cmd.pass_fd(fd, fd);
+    cmd.keep_inherited_fds();
   }
   if (terminal.fd() >= 0 && cmd.tree() != Tree::none && !cmd.new_session_set()) {
     cmd.foreground_terminal(terminal.fd());
@@ -196,12 +181,8 @@ std::optional<std::string> prepare(const Parsed& parsed, RunPlan& plan, const Te
 }
 
 int run_plan(RunPlan& plan, RunReport& report, Supervisor& supervisor, Terminal& terminal) {
-  std::vector<int> child_ends;
-  if (!relay_stream(STDOUT_FILENO, plan.cmd, supervisor, report.out, child_ends) ||
-      !relay_stream(STDERR_FILENO, plan.cmd, supervisor, report.err, child_ends)) {
-    say(kProgram, std::string{"cannot make an output pipe: "} + std::strerror(errno));
-    return kExitFailure;
-  }
+  relay_stream(STDOUT_FILENO, plan.cmd, report.out);
+  relay_stream(STDERR_FILENO, plan.cmd, report.err);
   const std::string program = plan.cmd.program();
   if (auto refused = relative_path_match(program)) return not_started(report, plan, kExitFailure, *refused, false);
   auto [ctx, cancel] = plan.timeout > Duration::zero() && plan.timeout != Duration::max()
@@ -209,23 +190,24 @@ int run_plan(RunPlan& plan, RunReport& report, Supervisor& supervisor, Terminal&
                            : with_cancel(background());
   report.start = std::chrono::system_clock::now();
   auto p = plan.cmd.spawn(ctx);
-  for (int fd : child_ends) ::close(fd);
   if (!p) {
     // A timeout shorter than the spawn: it timed out before it could start.
     if (p.error().code() == errc::deadline_exceeded) return not_started(report, plan, kExitTimedOut, "", true);
     auto failure = describe_spawn_failure(p.error(), program);
     return not_started(report, plan, failure.exit_code, failure.text, false);
   }
-  supervisor.watch(*p, plan.cmd.foreground_terminal() >= 0 ? &terminal : nullptr);
-  int broken_pipe_fd = supervise(*p, supervisor, cancel, report);
+  if (auto watched = supervisor.watch(*p, plan.cmd.foreground_terminal() >= 0 ? &terminal : nullptr); !watched) {
+    cancel("procctx run cannot wait: " + watched.error().message());
+  }
+  supervise(*p, supervisor, cancel, report);
   const Completed& c = p->wait();
-  report.pipe_holders = supervisor.drain(Clock::now() + plan.wait_delay);
   terminal.take_back();
   report.end = std::chrono::system_clock::now();
-  bool lost = account_output(supervisor, report);
+  report.pipe_holders = c.pipe_holders;
+  bool lost = account_output(c, report);
   report.outcome = &c;
   say_notes(c, report);
-  int code = exit_code(c, report, broken_pipe_fd);
+  int code = exit_code(c, report);
   if (lost && code == 0) code = kExitFailure;
   report.exit_code = code;
   if (plan.json_path && !write_report(*plan.json_path, to_json(report))) {
@@ -253,7 +235,11 @@ int run_main(std::span<const std::string> args) {
 
   Terminal terminal;
   if (auto bad = prepare(*parsed, plan, terminal)) return usage_error(run_spec(), *bad);
-  Supervisor supervisor{handled_signals()};
+  Supervisor supervisor;
+  if (auto taken = supervisor.take_over(handled_signals()); !taken) {
+    say(kProgram, taken.error().message());
+    return kExitFailure;
+  }
   return run_plan(plan, report, supervisor, terminal);
 }
 

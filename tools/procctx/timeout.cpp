@@ -7,7 +7,6 @@
 // procctx moving itself into a new group; with -k, whatever is left of that
 // group after the command exits is still killed when the grace runs out;
 // after KILL procctx exits 137 rather than killing itself.
-#include "caller_fds.hpp"
 #include "durations.hpp"
 #include "exec_shim.hpp"
 #include "gnu_signals.hpp"
@@ -123,9 +122,11 @@ Command make_command(const Options& o) {
   Launch launch = launch_keeping_ignored(o.command, signals_to_keep_ignored(o.term_signal), program_name(kSpec));
   Command cmd{launch.program, launch.args};
   if (!launch.arg0.empty()) cmd.arg0(launch.arg0);
-  // A drop-in passes every fd it inherited (a make jobserver, a 3>file).
-  for (int fd : inherited_fds()) cmd.pass_fd(fd, fd);
-  cmd.path_lookup(PathLookup::allow_relative)  // execvp's rules, as GNU timeout
+  // As a drop-in: every fd it inherited (a make jobserver, a 3>file), and
+  // execvp's rules for finding the command and running a script without #!.
+  cmd.keep_inherited_fds()
+      .shell_fallback()
+      .path_lookup(PathLookup::allow_relative)
       .tree(o.foreground ? Tree::none : Tree::process_group)
       .stop(StopSequence{steps})
       .wait_delay(Duration::zero());
@@ -219,8 +220,12 @@ int timeout_main(std::span<const std::string> args) {
   if (!o) return exit_code;
 
   Terminal terminal;
-  Supervisor supervisor{handled_signals(o->term_signal)};
-  Command cmd = make_command(*o);
+  Command cmd = make_command(*o);  // before taking signals over: it reads which were ignored
+  Supervisor supervisor;
+  if (auto taken = supervisor.take_over(handled_signals(o->term_signal)); !taken) {
+    say(program_name(kSpec), taken.error().message());
+    return kExitFailure;
+  }
   const bool hand_terminal = !o->foreground && terminal.fd() >= 0;
   if (hand_terminal) cmd.foreground_terminal(terminal.fd());
 
@@ -234,7 +239,12 @@ int timeout_main(std::span<const std::string> args) {
     say(program_name(kSpec), failure.text);
     return failure.exit_code;
   }
-  supervisor.watch(*p, hand_terminal ? &terminal : nullptr);
+  if (auto watched = supervisor.watch(*p, hand_terminal ? &terminal : nullptr); !watched) {
+    say(program_name(kSpec), watched.error().message());
+    (void)p->kill();
+    (void)p->wait();
+    return kExitFailure;
+  }
   bool timed_out = supervise(*o, *p, supervisor, started);
   const Completed& c = p->wait();
   terminal.take_back();
