@@ -200,4 +200,15 @@ TEST_F(TimeoutDropIn, InheritedFdsReachTheCommand) {
   EXPECT_EQ(fds.out, "0 1 2 7 9\n");
 }
 
+// As execvp: a script without a #! line runs through /bin/sh (exit 126
+// before), also when the command starts through the exec shim.
+TEST_F(TimeoutDropIn, AScriptWithoutShebangRunsThroughSh) {
+  std::ofstream{dir_ + "/script"} << "echo \"from sh: $1\"\nexit 4\n";
+  fs::permissions(dir_ + "/script", fs::perms::owner_all);
+  auto r = bash("$T 5 ./script arg; echo $?");
+  EXPECT_EQ(r.out, "from sh: arg\n4\n") << r.err;
+  EXPECT_EQ(bash("trap '' HUP; $T 5 ./script shim; echo $?").out, "from sh: shim\n4\n");
+  EXPECT_EQ(bash("trap '' HUP; $T 5 ./nonexistent; echo $?").out, "127\n");
+}
+
 }  // namespace
