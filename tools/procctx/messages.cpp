@@ -39,7 +39,7 @@ std::size_t utf8_char(std::string_view s, char32_t& cp) {
   unsigned char c = b(0);
   std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
   if (n == 0 || n > s.size()) return 0;
-  cp = n == 1 ? c : c & (0x7f >> n);
+  cp = n == 1 ? c : static_cast<char32_t>(c & (0x7f >> n));
   for (std::size_t i = 1; i < n; ++i) {
     if ((b(i) & 0xc0) != 0x80) return 0;
     cp = (cp << 6) | (b(i) & 0x3f);
@@ -131,8 +131,9 @@ class StdoutBuffer : public std::streambuf {
 };
 
 StdoutBuffer& stdout_buffer() {
-  static StdoutBuffer buffer;
-  return buffer;
+  // Never destroyed: std::cout is flushed after every static is gone.
+  static auto* buffer = new StdoutBuffer;
+  return *buffer;
 }
 
 }  // namespace
