@@ -143,8 +143,8 @@ TEST_F(TimeoutDropIn, EveryTerminatingSignalIsPassedOn) {
 // for INT in a background job) is neither handled nor passed on, and the
 // command finds it ignored too, as execve leaves it.
 TEST_F(TimeoutDropIn, SignalsTheParentIgnoredStayIgnored) {
-  auto p = procctx::Command{"/bin/bash", {"-c", "trap '' INT PIPE; exec " + cli() + " timeout 20 " + helper() +
-                                                    " ignore-term 20"}}
+  auto p = procctx::Command{"/bin/bash", {"-c", "trap '' INT PIPE; exec " + cli() +
+                                                    " timeout 20 sh -c 'echo ready; exec sleep 20'"}}
                .in(Stdio::null())
                .out(Stdio::pipe())
                .spawn();

@@ -1,9 +1,7 @@
 #include "caller_fds.hpp"
 
 #include <cerrno>
-#include <cstdlib>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -21,21 +19,6 @@ bool claim_standard_fds() noexcept {
     }
   }
   return true;
-}
-
-std::vector<int> inherited_fds() {
-  std::vector<int> fds;
-  DIR* d = ::opendir("/proc/self/fd");
-  if (d == nullptr) return fds;
-  while (const dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    long fd = std::strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || fd < 3 || fd == ::dirfd(d)) continue;
-    int flags = ::fcntl(static_cast<int>(fd), F_GETFD);
-    if (flags >= 0 && !(flags & FD_CLOEXEC)) fds.push_back(static_cast<int>(fd));
-  }
-  ::closedir(d);
-  return fds;
 }
 
 }  // namespace procctx::cli

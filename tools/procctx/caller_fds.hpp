@@ -1,9 +1,6 @@
-// caller_fds.hpp — the file descriptors procctx's caller gave it: fds 0, 1
-// and 2 made safe before procctx opens anything, and the others found for
-// commands that should inherit them.
+// caller_fds.hpp — fds 0, 1 and 2 as procctx's caller gave them, made safe
+// before procctx opens anything.
 #pragma once
-
-#include <vector>
 
 namespace procctx::cli {
 
@@ -16,10 +13,5 @@ namespace procctx::cli {
 // inherits it as it would inherit the closed fd from a shell.
 // False when /dev/null cannot be opened (nothing may be run then).
 bool claim_standard_fds() noexcept;
-
-// The fds above 2 that procctx inherited (open, without FD_CLOEXEC): a
-// make jobserver's pipe, a `3>file` of the shell. Every fd procctx opens
-// itself is close-on-exec, so this may be asked at any time.
-std::vector<int> inherited_fds();
 
 }  // namespace procctx::cli
