@@ -47,6 +47,8 @@ constexpr std::string_view kDetails =
     "signal and no timeout fired, timeout ends by that same signal. If timeout itself is killed,\n"
     "COMMAND gets SIGNAL.\n"
     "\n"
+    "Installed under the name timeout (a symlink to procctx, or a copy), procctx is this command.\n"
+    "\n"
     "Exit status:\n"
     "  124  COMMAND timed out (and --preserve-status was not given)\n"
     "  125  timeout itself failed (bad usage, cannot start COMMAND)\n"
