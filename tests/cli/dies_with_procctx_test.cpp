@@ -75,9 +75,9 @@ TEST_F(DiesWithProcctx, RunInEveryTreeMode) {
 }
 
 TEST_F(DiesWithProcctx, Timeout) {
-  for (std::vector<std::string> args : {std::vector<std::string>{"timeout", "30"},
-                                        std::vector<std::string>{"timeout", "--foreground", "30"},
-                                        std::vector<std::string>{"timeout", "-s", "INT", "30"}}) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"timeout", "30"}, std::vector<std::string>{"timeout", "--foreground", "30"},
+        std::vector<std::string>{"timeout", "-s", "INT", "30"}}) {
     pid_t child = kill_procctx_under(args);
     ASSERT_GT(child, 0);
     EXPECT_TRUE(gone_soon(child)) << args.back() << ": the command outlived procctx timeout";
@@ -88,11 +88,12 @@ TEST_F(DiesWithProcctx, Timeout) {
 // The cgroup leaf a killed procctx run leaves (empty: its command died with
 // it) is removed by the next procctx that makes a leaf under the same parent.
 TEST_F(DiesWithProcctx, ItsEmptyCgroupLeafIsRemovedByTheNextRun) {
-  auto p = procctx::Command{cli(), {"run", "--tree", "cgroup", "--", "/bin/sh", "-c", "echo $$; exec sleep 30"}}
-               .in(Stdio::null())
-               .out(Stdio::pipe())
-               .err(Stdio::capture())
-               .spawn();
+  auto p =
+      procctx::Command{cli(), {"run", "--tree", "cgroup", "--", "/bin/sh", "-c", "echo $$; exec sleep 30"}}
+          .in(Stdio::null())
+          .out(Stdio::pipe())
+          .err(Stdio::capture())
+          .spawn();
   ASSERT_TRUE(p);
   pid_t child = std::stoi(read_line(p->out()));
   fs::path leaf = cgroup_leaf_of(child);

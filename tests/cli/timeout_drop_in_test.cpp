@@ -44,8 +44,8 @@ class TimeoutDropIn : public CliTest {
   // A bash script with T set to procctx installed (symlinked) as timeout
   // and P to procctx; H is the helper program.
   CliResult bash(const std::string& script) const {
-    return run_program("/bin/bash", {"-c", "T=" + dir_ + "/link/timeout; P=" + cli() + "; H=" + helper() + "; cd " +
-                                               dir_ + "; " + script});
+    return run_program("/bin/bash", {"-c", "T=" + dir_ + "/link/timeout; P=" + cli() + "; H=" + helper() +
+                                               "; cd " + dir_ + "; " + script});
   }
   std::string dir_;
 };
@@ -69,7 +69,8 @@ TEST_F(TimeoutDropIn, InstalledAsTimeoutItIsTimeoutInEveryLine) {
     EXPECT_EQ(verbose.err, "timeout: sending signal TERM to command 'sleep'\n");
     auto missing = run_program(t, {"1", "/nonexistent/program"});
     EXPECT_EQ(missing.status.code(), 127);
-    EXPECT_EQ(missing.err, "timeout: failed to run command '/nonexistent/program': No such file or directory\n");
+    EXPECT_EQ(missing.err,
+              "timeout: failed to run command '/nonexistent/program': No such file or directory\n");
   }
 }
 
@@ -78,10 +79,12 @@ TEST_F(TimeoutDropIn, WriteErrorsOnHelpVersionAndManExit125) {
                                  "$P batch --help", "$P man", "$P --help"}) {
     auto full = bash(args + " >/dev/full");
     EXPECT_EQ(full.status.code(), 125) << args;
-    EXPECT_NE(full.err.find(": write error: No space left on device\n"), std::string::npos) << args << full.err;
+    EXPECT_NE(full.err.find(": write error: No space left on device\n"), std::string::npos)
+        << args << full.err;
     auto closed = bash(args + " >&-");
     EXPECT_EQ(closed.status.code(), 125) << args;
-    EXPECT_NE(closed.err.find(": write error: Bad file descriptor\n"), std::string::npos) << args << closed.err;
+    EXPECT_NE(closed.err.find(": write error: Bad file descriptor\n"), std::string::npos)
+        << args << closed.err;
   }
   EXPECT_EQ(bash("$T --help >/dev/full").err, "timeout: write error: No space left on device\n");
 }
@@ -97,7 +100,8 @@ TEST_F(TimeoutDropIn, TinyDurationsTimeOut) {
   EXPECT_EQ(bash("$T 1e-9 $H sleep 10; echo $?").out, "124\n");
   auto negative = bash("$T ' -1e-10000' sleep 0; echo $?");
   EXPECT_EQ(negative.out, "125\n");
-  EXPECT_EQ(negative.err, "timeout: invalid time interval ' -1e-10000'\nTry 'timeout --help' for more information.\n");
+  EXPECT_EQ(negative.err,
+            "timeout: invalid time interval ' -1e-10000'\nTry 'timeout --help' for more information.\n");
   EXPECT_EQ(bash("$T -- -0.1 true; echo $?").out, "125\n");
   EXPECT_EQ(bash("$T 0x1p-3 $H sleep 10; echo $?").out, "124\n") << "hex floats, as strtod reads them";
 }
@@ -106,7 +110,9 @@ TEST_F(TimeoutDropIn, TinyDurationsTimeOut) {
 TEST_F(TimeoutDropIn, VerboseSignalZero) {
   auto r = bash("$T -v -s0 -k .1 .1 sleep 10");
   EXPECT_EQ(r.status.code(), 137);
-  EXPECT_EQ(r.err, "timeout: sending signal 0 to command 'sleep'\ntimeout: sending signal KILL to command 'sleep'\n");
+  EXPECT_EQ(
+      r.err,
+      "timeout: sending signal 0 to command 'sleep'\ntimeout: sending signal KILL to command 'sleep'\n");
 }
 
 // coreutils' operand2sig: a shell's status for a signal names that signal.
@@ -124,9 +130,11 @@ TEST_F(TimeoutDropIn, SignalOperands) {
 // on only seven), each one once; procctx survives to report its status.
 TEST_F(TimeoutDropIn, EveryTerminatingSignalIsPassedOn) {
   for (const char* sig : {"XCPU", "PIPE", "VTALRM", "PWR", "SYS", "RTMIN"}) {
-    auto p = procctx::Command{cli(), {"timeout", "20", "/bin/bash", "-c",
-                                      std::string{"trap 'echo got; exit 7' "} + sig + "; echo ready; "
-                                      "for i in $(seq 200); do sleep 0.05; done; exit 9"}}
+    auto p = procctx::Command{cli(),
+                              {"timeout", "20", "/bin/bash", "-c",
+                               std::string{"trap 'echo got; exit 7' "} + sig +
+                                   "; echo ready; "
+                                   "for i in $(seq 200); do sleep 0.05; done; exit 9"}}
                  .in(Stdio::null())
                  .out(Stdio::pipe())
                  .spawn();
@@ -143,8 +151,9 @@ TEST_F(TimeoutDropIn, EveryTerminatingSignalIsPassedOn) {
 // for INT in a background job) is neither handled nor passed on, and the
 // command finds it ignored too, as execve leaves it.
 TEST_F(TimeoutDropIn, SignalsTheParentIgnoredStayIgnored) {
-  auto p = procctx::Command{"/bin/bash", {"-c", "trap '' INT PIPE; exec " + cli() +
-                                                    " timeout 20 sh -c 'echo ready; exec sleep 20'"}}
+  auto p = procctx::Command{"/bin/bash",
+                            {"-c", "trap '' INT PIPE; exec " + cli() +
+                                       " timeout 20 sh -c 'echo ready; exec sleep 20'"}}
                .in(Stdio::null())
                .out(Stdio::pipe())
                .spawn();
@@ -168,8 +177,9 @@ TEST_F(TimeoutDropIn, SignalsTheParentIgnoredStayIgnored) {
 // coreutils 9.10: when procctx timeout is killed, even with SIGKILL, the
 // command gets the signal it would have been sent.
 TEST_F(TimeoutDropIn, KilledTimeoutTakesTheCommandWithIt) {
-  auto p = procctx::Command{cli(), {"timeout", "-s", "USR1", "30", "/bin/bash", "-c",
-                                    "trap 'exit 0' USR1; echo $$; for i in $(seq 200); do sleep 0.05; done"}}
+  auto p = procctx::Command{cli(),
+                            {"timeout", "-s", "USR1", "30", "/bin/bash", "-c",
+                             "trap 'exit 0' USR1; echo $$; for i in $(seq 200); do sleep 0.05; done"}}
                .in(Stdio::null())
                .out(Stdio::pipe())
                .spawn();
@@ -188,8 +198,9 @@ TEST_F(TimeoutDropIn, WorksAsInitOfAPidNamespace) {
   if (probe.status.code() != 0) GTEST_SKIP() << "unshare --pid --fork --map-root-user: " << probe.err;
   // LeakSanitizer cannot stop the world from PID 1 of a user namespace (it
   // hangs, then reports false leaks): not what is under test here.
-  const std::string as_init = "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 unshare --pid --fork "
-                              "--map-root-user ";
+  const std::string as_init =
+      "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 unshare --pid --fork "
+      "--map-root-user ";
   auto r = bash(as_init + "$T .1 sleep 10; echo $?");
   EXPECT_EQ(r.out, "124\n") << r.err;
   EXPECT_EQ(bash(as_init + "$T 5 sh -c 'exit 3'; echo $?").out, "3\n");

@@ -55,11 +55,16 @@ double bound_up(double c, int err) {
 double suffix_scale(char suffix) {
   switch (suffix) {
     case '\0':
-    case 's': return 1;
-    case 'm': return 60;
-    case 'h': return 60 * 60;
-    case 'd': return 60 * 60 * 24;
-    default: return 0;
+    case 's':
+      return 1;
+    case 'm':
+      return 60;
+    case 'h':
+      return 60 * 60;
+    case 'd':
+      return 60 * 60 * 24;
+    default:
+      return 0;
   }
 }
 

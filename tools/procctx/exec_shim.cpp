@@ -26,7 +26,7 @@ std::vector<int> signals_to_keep_ignored(int term_signal) {
         sig == SIGTTOU || sig == term_signal) {
       continue;
     }
-    struct sigaction old{};
+    struct sigaction old {};
     if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) out.push_back(sig);
   }
   return out;
@@ -34,7 +34,8 @@ std::vector<int> signals_to_keep_ignored(int term_signal) {
 
 Launch launch_keeping_ignored(const std::vector<std::string>& command, const std::vector<int>& signals,
                               std::string_view name) {
-  if (signals.empty() || ::access(kSelf, X_OK) != 0) return {command[0], {command.begin() + 1, command.end()}, ""};
+  if (signals.empty() || ::access(kSelf, X_OK) != 0)
+    return {command[0], {command.begin() + 1, command.end()}, ""};
   std::string list;
   for (int sig : signals) list += (list.empty() ? "" : ",") + std::to_string(sig);
   // argv: procctx-exec-shim SIGNALS NAME PROGRAM ARG0 ARGS...

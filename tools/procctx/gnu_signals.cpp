@@ -71,9 +71,9 @@ std::string signal_short_name(int sig) {
 }
 
 std::vector<int> terminating_signals() {
-  std::vector<int> sigs{SIGALRM, SIGINT,  SIGQUIT, SIGHUP,  SIGTERM,   SIGPIPE, SIGUSR1, SIGUSR2, SIGILL,
-                        SIGTRAP, SIGABRT, SIGBUS,  SIGFPE,  SIGSEGV,   SIGXCPU, SIGXFSZ, SIGSYS,  SIGVTALRM,
-                        SIGPROF, SIGPOLL, SIGPWR,  SIGSTKFLT};
+  std::vector<int> sigs{SIGALRM, SIGINT,    SIGQUIT, SIGHUP,  SIGTERM, SIGPIPE,  SIGUSR1, SIGUSR2,
+                        SIGILL,  SIGTRAP,   SIGABRT, SIGBUS,  SIGFPE,  SIGSEGV,  SIGXCPU, SIGXFSZ,
+                        SIGSYS,  SIGVTALRM, SIGPROF, SIGPOLL, SIGPWR,  SIGSTKFLT};
   for (int s = SIGRTMIN; s <= SIGRTMAX; ++s) sigs.push_back(s);
   return sigs;
 }

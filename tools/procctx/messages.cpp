@@ -59,14 +59,22 @@ void octal(std::string& out, unsigned char c) {
 // C's own escapes: 'n' for '\n', ...; 0 for the others.
 char named_escape(unsigned char c) {
   switch (c) {
-    case '\a': return 'a';
-    case '\b': return 'b';
-    case '\f': return 'f';
-    case '\n': return 'n';
-    case '\r': return 'r';
-    case '\t': return 't';
-    case '\v': return 'v';
-    default: return 0;
+    case '\a':
+      return 'a';
+    case '\b':
+      return 'b';
+    case '\f':
+      return 'f';
+    case '\n':
+      return 'n';
+    case '\r':
+      return 'r';
+    case '\t':
+      return 't';
+    case '\v':
+      return 'v';
+    default:
+      return 0;
   }
 }
 

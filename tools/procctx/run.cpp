@@ -49,11 +49,14 @@ std::optional<std::string> relative_path_match(const std::string& program) {
     auto colon = path.find(':');
     std::string dir{path.substr(0, colon)};
     std::string candidate = (dir.empty() ? std::string{"."} : dir) + "/" + program;
-    struct stat st{};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0) {
       if (!dir.empty() && dir.front() == '/') return std::nullopt;
-      return "refusing to run " + quote(program) + ": found as " + candidate + " only through the relative PATH "
-             "entry " + quote(dir) + "; name it with a path (" + candidate + ") or use absolute PATH entries";
+      return "refusing to run " + quote(program) + ": found as " + candidate +
+             " only through the relative PATH "
+             "entry " +
+             quote(dir) + "; name it with a path (" + candidate + ") or use absolute PATH entries";
     }
     if (colon == std::string_view::npos) return std::nullopt;
     path.remove_prefix(colon + 1);
@@ -110,7 +113,8 @@ void supervise(const Process& p, Supervisor& supervisor, Canceler& cancel, RunRe
 // a write error other than a reader going away lost output.
 bool account_output(const Completed& c, RunReport& report) {
   bool lost = false;
-  for (auto [name, stream, output] : {std::tuple{"stdout", &report.out, &c.out}, std::tuple{"stderr", &report.err, &c.err}}) {
+  for (auto [name, stream, output] :
+       {std::tuple{"stdout", &report.out, &c.out}, std::tuple{"stderr", &report.err, &c.err}}) {
     if (!stream->relayed) continue;
     stream->bytes = output->total();
     stream->written = output->delivered();
@@ -151,7 +155,8 @@ void say_notes(const Completed& c, const RunReport& report) {
 }
 
 // The end of a run that never started: said, reported, and its exit code.
-int not_started(RunReport& report, const RunPlan& plan, int code, const std::string& message, bool timed_out) {
+int not_started(RunReport& report, const RunPlan& plan, int code, const std::string& message,
+                bool timed_out) {
   if (!timed_out) say(kProgram, message);
   report.exit_code = code;
   report.error = timed_out ? std::string{} : message;
@@ -184,7 +189,8 @@ int run_plan(RunPlan& plan, RunReport& report, Supervisor& supervisor, Terminal&
   relay_stream(STDOUT_FILENO, plan.cmd, report.out);
   relay_stream(STDERR_FILENO, plan.cmd, report.err);
   const std::string program = plan.cmd.program();
-  if (auto refused = relative_path_match(program)) return not_started(report, plan, kExitFailure, *refused, false);
+  if (auto refused = relative_path_match(program))
+    return not_started(report, plan, kExitFailure, *refused, false);
   auto [ctx, cancel] = plan.timeout > Duration::zero() && plan.timeout != Duration::max()
                            ? with_timeout(background(), plan.timeout)
                            : with_cancel(background());
@@ -192,11 +198,13 @@ int run_plan(RunPlan& plan, RunReport& report, Supervisor& supervisor, Terminal&
   auto p = plan.cmd.spawn(ctx);
   if (!p) {
     // A timeout shorter than the spawn: it timed out before it could start.
-    if (p.error().code() == errc::deadline_exceeded) return not_started(report, plan, kExitTimedOut, "", true);
+    if (p.error().code() == errc::deadline_exceeded)
+      return not_started(report, plan, kExitTimedOut, "", true);
     auto failure = describe_spawn_failure(p.error(), program);
     return not_started(report, plan, failure.exit_code, failure.text, false);
   }
-  if (auto watched = supervisor.watch(*p, plan.cmd.foreground_terminal() >= 0 ? &terminal : nullptr); !watched) {
+  if (auto watched = supervisor.watch(*p, plan.cmd.foreground_terminal() >= 0 ? &terminal : nullptr);
+      !watched) {
     cancel("procctx run cannot wait: " + watched.error().message());
   }
   supervise(*p, supervisor, cancel, report);

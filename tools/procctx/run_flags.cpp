@@ -18,8 +18,10 @@ namespace procctx::cli {
 namespace {
 
 constexpr Flag kFlags[] = {
-    {0, "timeout", "DURATION", "stop the command (with the stop sequence) after DURATION: 1.5s, 250ms, 2m, 1h"},
-    {0, "stop", "SEQUENCE", "how to stop it: signals, each with the time to wait after it (default TERM,5s,KILL)"},
+    {0, "timeout", "DURATION",
+     "stop the command (with the stop sequence) after DURATION: 1.5s, 250ms, 2m, 1h"},
+    {0, "stop", "SEQUENCE",
+     "how to stop it: signals, each with the time to wait after it (default TERM,5s,KILL)"},
     {0, "wait-delay", "DURATION",
      "after the command exits, how long to wait for its output pipes to close before naming who holds "
      "them and moving on (default 2s)"},
@@ -27,23 +29,29 @@ constexpr Flag kFlags[] = {
      "what a stop reaches: auto (a cgroup where one can be made, else a process group; the default), "
      "cgroup, group or none"},
     {0, "leftovers", "POLICY",
-     "processes the command leaves in its tree when it exits: kill (the default) or leave; both are reported"},
-    {0, "keep-fds", "", "pass every file descriptor procctx inherited to the command (default: only stdin, stdout "
-                        "and stderr)"},
+     "processes the command leaves in its tree when it exits: kill (the default) or leave; both are "
+     "reported"},
+    {0, "keep-fds", "",
+     "pass every file descriptor procctx inherited to the command (default: only stdin, stdout "
+     "and stderr)"},
     {0, "env-clear", "", "start from an empty environment"},
     {0, "env", "NAME=VALUE", "set a variable (repeatable)", true},
-    {0, "env-keep", "NAME", "start from an empty environment but keep NAME from procctx's (repeatable)", true},
+    {0, "env-keep", "NAME", "start from an empty environment but keep NAME from procctx's (repeatable)",
+     true},
     {0, "cwd", "DIR", "run in DIR"},
     {0, "user", "USER", "run as USER (name or uid)"},
     {0, "group", "GROUP", "run with primary group GROUP (name or gid)"},
     {0, "groups", "G1,G2", "run with exactly these supplementary groups (names or gids; empty for none)"},
-    {0, "no-new-privs", "", "set no_new_privs: setuid binaries and file capabilities cannot raise privileges"},
+    {0, "no-new-privs", "",
+     "set no_new_privs: setuid binaries and file capabilities cannot raise privileges"},
     {0, "rlimit", "NAME=SOFT[:HARD]",
-     "set a resource limit: NOFILE=1024, CORE=0, AS=1G:2G, CPU=unlimited (repeatable, once per resource)", true},
+     "set a resource limit: NOFILE=1024, CORE=0, AS=1G:2G, CPU=unlimited (repeatable, once per resource)",
+     true},
     {0, "umask", "MODE", "the file mode creation mask, in octal (022)"},
     {0, "memory-max", "BYTES", "cgroup memory.max: 512M, 2G (needs a writable cgroup v2)"},
     {0, "pids-max", "N", "cgroup pids.max (needs a writable cgroup v2)"},
-    {0, "cpu-max", "CPUS", "cgroup cpu.max as CPUs (0.5) or 'QUOTA PERIOD' in microseconds (needs a writable cgroup v2)"},
+    {0, "cpu-max", "CPUS",
+     "cgroup cpu.max as CPUs (0.5) or 'QUOTA PERIOD' in microseconds (needs a writable cgroup v2)"},
     {0, "hardened", "",
      "environment of PATH, LANG, TERM and TZ only, no_new_privs, no inherited fds, umask 077, a new session"},
     {0, "json", "FILE", "write a JSON report of the run to FILE ('-': stdout, after the command's output)"},
@@ -67,7 +75,8 @@ constexpr std::string_view kDetails =
     "  128+N    the command was killed by signal N, or procctx stopped it on receiving signal N\n"
     "  otherwise the command's own exit status\n";
 
-const Spec kSpec{"run", "[OPTION]... [--] COMMAND [ARG]...", "Run COMMAND under supervision.", kDetails, kFlags};
+const Spec kSpec{"run", "[OPTION]... [--] COMMAND [ARG]...", "Run COMMAND under supervision.", kDetails,
+                 kFlags};
 
 using Bad = std::optional<std::string>;
 
@@ -86,7 +95,7 @@ std::optional<std::uint64_t> parse_size(std::string_view s) {
   std::string_view unit = digits == std::string_view::npos ? std::string_view{} : s.substr(digits);
   if (unit.size() > 1 && unit.ends_with("iB")) unit.remove_suffix(2);
   if (unit.size() > 1 && unit.ends_with("B")) unit.remove_suffix(1);
-  static constexpr std::pair<std::string_view, int> kShifts[] = {{"", 0}, {"B", 0},  {"K", 10}, {"k", 10},
+  static constexpr std::pair<std::string_view, int> kShifts[] = {{"", 0},   {"B", 0},  {"K", 10}, {"k", 10},
                                                                  {"M", 20}, {"G", 30}, {"T", 40}};
   for (auto [name, shift] : kShifts) {
     if (unit != name) continue;
@@ -161,8 +170,9 @@ Bad configure_env(const Parsed& p, Command& cmd) {
   auto keep = p.values("env-keep");
   for (const auto& name : keep) {
     if (!variable_name(name)) {
-      return flag_value("env-keep", name) + ": expected a variable name (letters, digits and _, not starting "
-                                            "with a digit)";
+      return flag_value("env-keep", name) +
+             ": expected a variable name (letters, digits and _, not starting "
+             "with a digit)";
     }
   }
   if (p.has("env-clear") || !keep.empty()) cmd.env_clear();
@@ -185,8 +195,9 @@ Bad check_user(const std::string& user, bool group_given) {
   if (id && *id <= 0xffffffffu) {
     ::getpwuid_r(static_cast<uid_t>(*id), &pw, buf.data(), buf.size(), &found);
     if (found == nullptr && !group_given) {
-      return flag_value("user", user) + ": uid " + user + " has no passwd entry, so no primary group: give one "
-                                                          "with --group";
+      return flag_value("user", user) + ": uid " + user +
+             " has no passwd entry, so no primary group: give one "
+             "with --group";
     }
     return std::nullopt;
   }
@@ -198,7 +209,7 @@ Bad check_user(const std::string& user, bool group_given) {
 Bad check_group(std::string_view flag, const std::string& group) {
   if (parse_uint(group)) return std::nullopt;
   std::vector<char> buf(16384);
-  struct group gr{};
+  struct group gr {};
   struct group* found = nullptr;
   ::getgrnam_r(group.c_str(), &gr, buf.data(), buf.size(), &found);
   if (found == nullptr) return flag_value(flag, group) + ": no such group";
@@ -244,7 +255,8 @@ Bad add_rlimit(const std::string& spec, std::set<int>& seen, Command& cmd) {
   auto colon = values.find(':');
   auto soft = parse_limit_value(values.substr(0, colon));
   auto hard = colon == std::string::npos ? soft : parse_limit_value(values.substr(colon + 1));
-  if (!soft || !hard) return flag_value("rlimit", spec) + ": limits are numbers (with K, M, G) or 'unlimited'";
+  if (!soft || !hard)
+    return flag_value("rlimit", spec) + ": limits are numbers (with K, M, G) or 'unlimited'";
   if (*soft > *hard) return flag_value("rlimit", spec) + ": the soft limit is above the hard limit";
   rlimit current{};
   ::getrlimit(static_cast<__rlimit_resource_t>(resource), &current);

@@ -3,7 +3,6 @@
 #include "exit_codes.hpp"
 #include "messages.hpp"
 
-
 namespace procctx::cli {
 
 SpawnFailure describe_spawn_failure(const Error& e, std::string_view program) {

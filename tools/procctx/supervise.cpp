@@ -11,7 +11,7 @@
 namespace procctx::cli {
 
 bool ignored_at_start(int sig) {
-  struct sigaction old{};
+  struct sigaction old {};
   return ::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN;
 }
 
@@ -92,8 +92,8 @@ Supervisor::Event Supervisor::next(std::optional<TimePoint> until) {
     }
     if (!until) {
       queue_->changed.wait(lock);
-    } else if (queue_->changed.wait_until(lock, *until) == std::cv_status::timeout && queue_->signals.empty() &&
-               !queue_->exited) {
+    } else if (queue_->changed.wait_until(lock, *until) == std::cv_status::timeout &&
+               queue_->signals.empty() && !queue_->exited) {
       return {Event::timeout};
     }
   }

@@ -30,7 +30,8 @@ constexpr Flag kFlags[] = {
      "if COMMAND (or anything left in its process group) still runs DURATION after the first signal, "
      "send KILL"},
     {'p', "preserve-status", "", "exit with COMMAND's status even when it timed out"},
-    {'s', "signal", "SIGNAL", "the signal sent on timeout, by name (TERM, SIGINT, int) or number; default TERM"},
+    {'s', "signal", "SIGNAL",
+     "the signal sent on timeout, by name (TERM, SIGINT, int) or number; default TERM"},
     {'v', "verbose", "", "say on stderr each signal sent on timeout"},
     {0, "help", "", "show this help and exit"},
     {0, "version", "", "show the version and exit"},
@@ -121,7 +122,8 @@ Command make_command(const Options& o) {
   std::vector<StopStep> steps{{o.term_signal, escalate ? grace : Duration::zero()}};
   if (escalate) steps.push_back({SIGKILL, {}});
   // What procctx's parent left ignored stays ignored for the command.
-  Launch launch = launch_keeping_ignored(o.command, signals_to_keep_ignored(o.term_signal), program_name(kSpec));
+  Launch launch =
+      launch_keeping_ignored(o.command, signals_to_keep_ignored(o.term_signal), program_name(kSpec));
   Command cmd{launch.program, launch.args};
   if (!launch.arg0.empty()) cmd.arg0(launch.arg0);
   // As a drop-in: every fd it inherited (a make jobserver, a 3>file), and
@@ -167,7 +169,8 @@ bool supervise(const Options& o, const Process& p, Supervisor& supervisor, TimeP
   for (;;) {
     auto ev = supervisor.next(kill_at ? kill_at : deadline);
     if (ev.kind == Supervisor::Event::exited) return timed_out;
-    bool alarm = ev.kind == Supervisor::Event::timeout || (ev.kind == Supervisor::Event::signal && ev.sig == SIGALRM);
+    bool alarm =
+        ev.kind == Supervisor::Event::timeout || (ev.kind == Supervisor::Event::signal && ev.sig == SIGALRM);
     if (alarm && kill_at) {  // the -k grace after a forwarded signal ran out
       if (o.verbose) say_sending(SIGKILL, o.command[0]);
       (void)p.kill();
