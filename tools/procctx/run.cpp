@@ -174,11 +174,10 @@ std::optional<std::string> prepare(const Parsed& parsed, RunPlan& plan, const Te
     if (parsed.has("hardened")) return std::string{"--keep-fds: --hardened passes no inherited fd"};
     cmd.keep_inherited_fds();
   }
-  if (terminal.fd() >= 0 && cmd.tree() != Tree::none && !cmd.new_session_set()) {
-    cmd.foreground_terminal(terminal.fd());
-  }
+  plan.hand_terminal = terminal.fd() >= 0 && plan.tree != Tree::none && !plan.new_session;
+  if (plan.hand_terminal) cmd.foreground_terminal(terminal.fd());
   if (plan.verbose) {
-    cmd.on_stop_signal([program = cmd.program()](const SignalSent& s) {
+    cmd.on_stop_signal([program = plan.program](const SignalSent& s) {
       say(kProgram, "sending " + signal_name(s.signal) + " to " + quote(program));
     });
   }
@@ -188,7 +187,7 @@ std::optional<std::string> prepare(const Parsed& parsed, RunPlan& plan, const Te
 int run_plan(RunPlan& plan, RunReport& report, Supervisor& supervisor, Terminal& terminal) {
   relay_stream(STDOUT_FILENO, plan.cmd, report.out);
   relay_stream(STDERR_FILENO, plan.cmd, report.err);
-  const std::string program = plan.cmd.program();
+  const std::string& program = plan.program;
   if (auto refused = relative_path_match(program))
     return not_started(report, plan, kExitFailure, *refused, false);
   auto [ctx, cancel] = plan.timeout > Duration::zero() && plan.timeout != Duration::max()
@@ -203,8 +202,7 @@ int run_plan(RunPlan& plan, RunReport& report, Supervisor& supervisor, Terminal&
     auto failure = describe_spawn_failure(p.error(), program);
     return not_started(report, plan, failure.exit_code, failure.text, false);
   }
-  if (auto watched = supervisor.watch(*p, plan.cmd.foreground_terminal() >= 0 ? &terminal : nullptr);
-      !watched) {
+  if (auto watched = supervisor.watch(*p, plan.hand_terminal ? &terminal : nullptr); !watched) {
     cancel("procctx run cannot wait: " + watched.error().message());
   }
   supervise(*p, supervisor, cancel, report);
@@ -239,7 +237,7 @@ int run_main(std::span<const std::string> args) {
   report.argv = parsed->operands;
   report.tree_requested = plan.tree_requested;
   report.leftover_policy = plan.leftover_policy;
-  report.stop_sequence = plan.cmd.stop_sequence().to_string();
+  report.stop_sequence = plan.stop_text;
 
   Terminal terminal;
   if (auto bad = prepare(*parsed, plan, terminal)) return usage_error(run_spec(), *bad);

@@ -124,6 +124,7 @@ Bad configure_timing(const Parsed& p, RunPlan& plan) {
   if (auto v = p.value("stop")) {
     auto seq = StopSequence::parse(*v);
     if (!seq) return flag_value("stop", *v) + ": " + seq.error().message();
+    plan.stop_text = seq->to_string();
     plan.cmd.stop(*seq);
   }
   if (auto v = p.value("wait-delay")) {
@@ -139,14 +140,15 @@ Bad configure_tree(const Parsed& p, RunPlan& plan) {
   plan.tree_requested = p.value("tree").value_or("auto");
   const std::string& tree = plan.tree_requested;
   if (tree == "auto" || tree == "cgroup") {
-    plan.cmd.tree(Tree::cgroup);
+    plan.tree = Tree::cgroup;
   } else if (tree == "group") {
-    plan.cmd.tree(Tree::process_group);
+    plan.tree = Tree::process_group;
   } else if (tree == "none") {
-    plan.cmd.tree(Tree::none);
+    plan.tree = Tree::none;
   } else {
     return flag_value("tree", tree) + ": expected auto, cgroup, group or none";
   }
+  plan.cmd.tree(plan.tree);
   plan.leftover_policy = p.value("leftovers").value_or("kill");
   if (plan.leftover_policy == "kill") {
     plan.cmd.leftovers(Leftovers::kill);
@@ -321,7 +323,10 @@ std::string flag_value(std::string_view flag, const std::string& value) {
 
 std::optional<std::string> make_run_plan(const Parsed& p, RunPlan& plan) {
   const auto& argv = p.operands;
+  plan.program = argv[0];
   plan.cmd = Command{argv[0], {argv.begin() + 1, argv.end()}};
+  plan.stop_text = StopSequence{}.to_string();
+  plan.new_session = p.has("hardened");
   // The command never outlives procctx, even a procctx killed by SIGKILL.
   plan.cmd.parent_death_signal(SIGKILL);
   plan.verbose = p.has("verbose");

@@ -11,8 +11,15 @@
 namespace procctx::cli {
 
 // Everything the flags say, checked: what to run and how to watch it.
+// The plan keeps what run needs to know of the command itself, so that it
+// never reads the Command back.
 struct RunPlan {
   Command cmd{"true"};
+  std::string program;                     // COMMAND as given
+  std::string stop_text = "TERM,5s,KILL";  // the stop sequence in --stop syntax
+  Tree tree = Tree::cgroup;
+  bool new_session = false;             // --hardened
+  bool hand_terminal = false;           // the command's group gets procctx's terminal
   Duration timeout = Duration::zero();  // zero: none
   Duration wait_delay = std::chrono::seconds(2);
   bool verbose = false;
