@@ -3,8 +3,12 @@
 #include "proc_linux.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cerrno>
 #include <csignal>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include <fcntl.h>
@@ -37,6 +41,60 @@ std::vector<pid_t> procs(const Leaf& leaf) {
 
 std::mutex parent_mu;
 std::atomic<unsigned> leaf_seq{0};
+
+// The pid in a leaf's name "procctx-PID-N", or 0 when it is not one of ours.
+pid_t leaf_owner(const char* name) {
+  const char* p = name;
+  if (std::string_view{p}.rfind("procctx-", 0) != 0) return 0;
+  p += 8;
+  char* end = nullptr;
+  long pid = std::strtol(p, &end, 10);
+  if (end == p || *end != '-' || pid <= 0) return 0;
+  char* end2 = nullptr;
+  (void)std::strtoul(end + 1, &end2, 10);
+  return end2 != end + 1 && *end2 == '\0' ? static_cast<pid_t>(pid) : 0;
+}
+
+// rmdir of `dir` after its sub-cgroups (a command may make its own); the
+// kernel refuses (EBUSY) while any process is inside, which is what keeps a
+// leaf whose escapees still run.
+void remove_tree(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator{dir, ec}) {
+    if (e.is_directory(ec) && !e.is_symlink(ec)) remove_tree(e.path());
+  }
+  (void)sys::remove_dir(dir.c_str());
+}
+
+// A procctx killed with SIGKILL never removes its leaves; its children die
+// with it (parent_death_signal), leaving the leaves empty. The first leaf a
+// process makes under a parent removes such leaves there: named for a pid
+// that no longer runs, and not made in the last two seconds (a pid from
+// another PID namespace sharing this cgroup says nothing here, and its
+// leaf is empty only between mkdir and clone, or after its child is gone).
+void remove_orphan_leaves(const fs::path& parent) {
+  static std::mutex mu;
+  static std::set<fs::path> cleaned;
+  {
+    std::lock_guard lock{mu};
+    if (!cleaned.insert(parent).second) return;
+  }
+  for (const auto& name : sys::list_dir(parent.string())) {
+    pid_t owner = leaf_owner(name.c_str());
+    if (owner == 0 || owner == ::getpid()) continue;
+    sys::Ret alive = sys::kill(owner, 0);
+    if (alive.ok() || alive.err != ESRCH) continue;  // running (or not ours to ask)
+    fs::path leaf = parent / name;
+    std::error_code ec;
+    auto status = fs::symlink_status(leaf, ec);
+    if (ec || !fs::is_directory(status)) continue;
+    auto changed = fs::last_write_time(leaf, ec);
+    if (ec) continue;
+    auto age = fs::file_time_type::clock::now() - changed;
+    if (age < std::chrono::seconds(2)) continue;
+    remove_tree(leaf);
+  }
+}
 
 }  // namespace
 
@@ -73,6 +131,7 @@ Result<Leaf> create_leaf(const fs::path& given, const CgroupLimits& limits) {
     if (!d) return std::move(d).error();
     parent = *d;
   }
+  remove_orphan_leaves(parent);
   Leaf leaf;
   for (int attempt = 0;; ++attempt) {
     leaf.path = parent / ("procctx-" + std::to_string(::getpid()) + "-" + std::to_string(leaf_seq++));

@@ -112,6 +112,11 @@ Command& Command::shell_fallback() {
   o_.shell_fallback = true;
   return *this;
 }
+Command& Command::keep_ignored_signals(std::vector<int> reset) {
+  o_.keep_ignored_signals = true;
+  o_.reset_signals = std::move(reset);
+  return *this;
+}
 Command& Command::foreground_terminal(int tty_fd) {
   o_.foreground_terminal = tty_fd;
   return *this;

@@ -158,16 +158,30 @@ void private_fd_table(ChildPlan* plan) {
 // Every signal to its default disposition. With CLONE_CLEAR_SIGHAND the
 // kernel has already reset every handled signal at the clone (so no handler
 // of the parent's could ever run here); what it keeps are the ignored ones,
-// which procctx turns back to default too.
+// which go back to default too unless the plan keeps them (as execve does).
+bool wanted_ignored(const ChildPlan* plan, int sig) {
+  if (!plan->keep_ignored) return false;
+  for (int i = 0; i < plan->nreset; ++i) {
+    if (plan->reset[i] == sig) return false;
+  }
+  return true;
+}
+
 void default_signals(ChildPlan* plan) {
   KernelSigaction dfl{};
   dfl.handler = SIG_DFL;
+  if (plan->handlers_cleared && plan->keep_ignored) {
+    // Only the few the plan resets: no syscall for the rest.
+    for (int i = 0; i < plan->nreset; ++i) ::syscall(SYS_rt_sigaction, plan->reset[i], &dfl, nullptr, sizeof(unsigned long));
+    return;
+  }
   for (int sig = 1; sig < 65; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    if (plan->handlers_cleared) {
+    if (plan->handlers_cleared || plan->keep_ignored) {
       KernelSigaction now{};
-      if (::syscall(SYS_rt_sigaction, sig, nullptr, &now, sizeof(unsigned long)) == 0 && now.handler != SIG_IGN)
-        continue;
+      if (::syscall(SYS_rt_sigaction, sig, nullptr, &now, sizeof(unsigned long)) != 0) continue;
+      bool ignored = now.handler == SIG_IGN;
+      if (ignored ? wanted_ignored(plan, sig) : (plan->handlers_cleared || now.handler == SIG_DFL)) continue;
     }
     ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(unsigned long));
   }

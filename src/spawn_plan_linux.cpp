@@ -333,6 +333,12 @@ Result<void> plan_limits(const CommandOptions& o, ChildPlan& c) {
 }
 
 Result<void> plan_session(const CommandOptions& o, ChildPlan& c) {
+  c.keep_ignored = o.keep_ignored_signals;
+  for (int sig : o.reset_signals) {
+    if (sig < 1 || sig > 64) return invalid("keep_ignored_signals: " + std::to_string(sig) + " is not a signal");
+    if (c.nreset == ChildPlan::kMaxResets) return invalid("keep_ignored_signals: too many signals to reset");
+    c.reset[c.nreset++] = sig;
+  }
   c.no_new_privs = o.no_new_privs;
   c.new_session = o.new_session;
   c.new_process_group = o.tree != Tree::none;  // cgroup mode too: a fallback and job control

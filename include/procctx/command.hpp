@@ -294,6 +294,8 @@ struct CommandOptions {
   std::vector<std::pair<int, int>> passed_fds;            ///< parent fd, child fd
   bool keep_inherited_fds = false;                        ///< every fd that is not close-on-exec
   bool shell_fallback = false;                            ///< ENOEXEC: run through /bin/sh
+  bool keep_ignored_signals = false;                      ///< ignored signals stay ignored (as execve)
+  std::vector<int> reset_signals;                         ///< with keep_ignored_signals: these still start at default
 };
 
 /// What to run and how: a value, see the top of this file.
@@ -361,6 +363,12 @@ class PROCCTX_EXPORT Command {
   /// As execvp(3): a file the kernel will not execute as it is (ENOEXEC: a script without a `#!`
   /// line) runs as `/bin/sh FILE ARGS...`. By default that is an errc::not_executable error.
   Command& shell_fallback();
+  /// By default the child starts with every signal at its default disposition: an ignored SIGPIPE
+  /// of this process never leaks into it. With this, a signal ignored in this process when spawn()
+  /// runs stays ignored in the child, as execve(2) leaves it (nohup's SIGHUP, a background job's
+  /// SIGINT), except those in `reset`, which start at their default (signals this process ignores
+  /// for itself, such as SIGTTOU). Handled signals always start at their default.
+  Command& keep_ignored_signals(std::vector<int> reset = {});
   /// Applies every set field of `p` (see Profile).
   Command& profile(const Profile& p);
   /// The child's process group becomes the foreground process group of the
