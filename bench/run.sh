@@ -12,6 +12,10 @@
 # are medians over the repetitions, "ratio" is procctx / reference (for
 # rates higher is better, for times lower is better), and "target" is the
 # issue's bar for that row, judged MET or MISSED; "info" rows only report.
+# A ratio with a range after it ("1.04x [0.97-1.12]") is the median of the
+# ratios of each repetition, whose two sides ran side by side, and the
+# range is how far those went: how noisy the machine was. It can differ a
+# little from procctx / reference, which are medians taken separately.
 # The W1, W5 and W6 rows "vs <peer>" come from bench/peers/run_peers.sh:
 # procctx beside hand-written C, Go, Python, Boost.Process v1/v2 and Node,
 # each written as its own documentation recommends. In W5 and W6 the
@@ -23,6 +27,7 @@
 # Environment:
 #   BUILD_DIR         where the release build is (default build/release)
 #   SPAWN_BENCH_ARGS  extra options for spawn_bench, e.g. "--big-gib 2"
+#   PATHS_BENCH_ARGS  extra options for paths_bench, e.g. "--reps 15"
 #   GO_PEER_ARGS      extra options for the Go peer, e.g. "-reps 1"
 #   GROUP_BENCH_ARGS  extra options for group_bench, e.g. "--jobs 3000"
 #   SCALE_BENCH_ARGS  options for scale_bench (default "--reps 1 --batch-jobs 2000", to stay within
@@ -57,16 +62,17 @@ add_row() {
 
 # Understands the three forms the programs print:
 #   NAME: procctx X unit vs|/ REF Y unit = R.RRx (target >= T) MET|MISSED   (or "(info)")
+#     where "R.RRx [A.AA-B.BB]" is a median of per-repetition ratios and their range
 #   NAME: procctx X unit (target <= T unit) MET|MISSED                       (or "(info)")
 #   NAME: SKIPPED (why)
 parse_summary_line() {
   local line=$1
-  local ratio_re='^([^:]+): (.+) (vs|/) (.+) = ([0-9.]+x) \(([^)]*)\)( (MET|MISSED))?$'
+  local ratio_re='^([^:]+): (.+) (vs|/) (.+) = ([0-9.]+x)( \[[0-9.]+-[0-9.]+\])? \(([^)]*)\)( (MET|MISSED))?$'
   local value_re='^([^:]+): procctx (.+) \(([^)]*)\)( (MET|MISSED))?$'
   local skipped_re='^([^:]+): SKIPPED \((.*)\)$'
   if [[ $line =~ $ratio_re ]]; then
-    add_row "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]#procctx }" "${BASH_REMATCH[4]}" "${BASH_REMATCH[5]}" \
-      "${BASH_REMATCH[6]#target }" "${BASH_REMATCH[8]:-info}"
+    add_row "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]#procctx }" "${BASH_REMATCH[4]}" \
+      "${BASH_REMATCH[5]}${BASH_REMATCH[6]}" "${BASH_REMATCH[7]#target }" "${BASH_REMATCH[9]:-info}"
   elif [[ $line =~ $skipped_re ]]; then
     add_row "${BASH_REMATCH[1]}" "-" "-" "-" "-" "SKIPPED: ${BASH_REMATCH[2]}"
   elif [[ $line =~ $value_re ]]; then
@@ -117,6 +123,15 @@ last_output=
 # shellcheck disable=SC2086  # the extra options are meant to split
 run_tool spawn_bench "$bench_dir/spawn_bench" ${SPAWN_BENCH_ARGS:-}
 while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
+
+# --- paths_bench: every way of waiting (run, spawn+wait, a deadline, on_exit,
+# wait_async, co_await) beside posix_spawn+waitpid, rate and parent CPU
+if [ -x "$bench_dir/paths_bench" ]; then
+  last_output=
+  # shellcheck disable=SC2086
+  run_tool paths_bench "$bench_dir/paths_bench" ${PATHS_BENCH_ARGS:-}
+  while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
+fi
 
 # --- trace_bench: W1 with tracing never started, started and stopped, and on
 if [ -x "$bench_dir/trace_bench" ]; then
