@@ -1,15 +1,19 @@
-// cancel_all: the Go peer of procctx's cancel-all workload (W3): start N
-// `sleep 60` children, each in its own process group, cancel one context,
-// and time until every Wait() has returned.
+// cancel_all: the Go peer of procctx's cancel-all workload (W3), as Go users
+// write it today (Go 1.20 and later, here Debian's golang-1.23 from
+// bookworm-backports): N `sleep 60` children started with
+// exec.CommandContext under one context, each in its own process group
+// (Setpgid), with Cmd.Cancel sending SIGTERM to that group and Cmd.WaitDelay
+// 0.5 s; then cancel the context and time until every Wait() has returned.
+// One goroutine per command blocks in Wait (os/exec has no other way to
+// learn of an exit), so the runtime holds about one OS thread per child.
 //
-// Go 1.20+ documents exec.CommandContext with cmd.Cancel killing the group
-// for this. Go 1.19 (Debian 12's golang-1.19) has no cmd.Cancel, and
-// CommandContext's own kill reaches only the leader and would race with a
-// group kill, so this does what 1.19 allows: exec.Command, Setpgid, and one
-// goroutine per command that waits for ctx.Done() and sends SIGKILL to the
-// whole group. The kill is the same SIGKILL the C and procctx sides send.
+// -sig KILL makes Cancel send SIGKILL instead, as the C side does.
 //
-// Usage: cancel_all_go [-n 1000] [-reps 3]
+// Prints "note: ..." then one line per repetition, which spawn_bench reads:
+//
+//	rep R: start-all X ms, cancel-all Y ms, threads T, K/N killed by SIGTERM, cancel CPU Z ms
+//
+// Usage: cancel_all_go [-n 1000] [-reps 1] [-sig TERM|KILL]
 package main
 
 import (
@@ -20,7 +24,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +31,14 @@ import (
 	"syscall"
 	"time"
 )
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
 
 // threads is this process's OS thread count, as the kernel sees it.
 func threads() int {
@@ -48,10 +59,11 @@ func threads() int {
 
 type figures struct {
 	startMs, cancelMs float64
+	cancelCPUMs       float64 // this process's CPU (every thread) while cancelling
 	threads, killed   int
 }
 
-func once(n int) figures {
+func once(n int, sig syscall.Signal) figures {
 	var f figures
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -59,25 +71,22 @@ func once(n int) figures {
 	var killed atomic.Int64
 	t0 := time.Now()
 	for i := 0; i < n; i++ {
-		cmd := exec.Command("/bin/sleep", "60")
+		cmd := exec.CommandContext(ctx, "/bin/sleep", "60")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, sig) }
+		cmd.WaitDelay = 500 * time.Millisecond
 		if err := cmd.Start(); err != nil {
-			fmt.Fprintf(os.Stderr, "go cancel-all: start %d: %v\n", i, err)
+			fmt.Fprintf(os.Stderr, "cancel_all_go: start %d: %v\n", i, err)
 			os.Exit(1)
 		}
-		pgid := cmd.Process.Pid
-		go func() {
-			<-ctx.Done()
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		}()
 		wg.Add(1)
-		go func(c *exec.Cmd) {
+		go func() {
 			defer wg.Done()
-			_ = c.Wait() // "signal: killed" is the expected outcome
-			if ws, ok := c.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+			_ = cmd.Wait() // the context's error: the expected outcome
+			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == sig {
 				killed.Add(1)
 			}
-		}(cmd)
+		}()
 	}
 	f.startMs = float64(time.Since(t0).Microseconds()) / 1e3
 	// Each Wait blocks an OS thread in the kernel; let the last ones get there
@@ -85,40 +94,34 @@ func once(n int) figures {
 	time.Sleep(300 * time.Millisecond)
 	f.threads = threads()
 
+	cpu0 := cpuSeconds()
 	t1 := time.Now()
 	cancel()
 	wg.Wait()
 	f.cancelMs = float64(time.Since(t1).Microseconds()) / 1e3
+	f.cancelCPUMs = (cpuSeconds() - cpu0) * 1e3
 	f.killed = int(killed.Load())
 	return f
 }
 
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	m := len(s) / 2
-	if len(s)%2 == 1 {
-		return s[m]
-	}
-	return (s[m-1] + s[m]) / 2
-}
-
 func main() {
 	n := flag.Int("n", 1000, "children per repetition")
-	reps := flag.Int("reps", 3, "repetitions (figures are medians)")
+	reps := flag.Int("reps", 1, "repetitions")
+	sigName := flag.String("sig", "TERM", "what Cmd.Cancel sends the group: TERM or KILL")
 	flag.Parse()
-
-	fmt.Printf("go note: %s; exec.Cmd.Cancel needs Go 1.20, so: exec.Command + Setpgid + a goroutine per command that kill(-pgid, SIGKILL)s on ctx.Done()\n", runtime.Version())
-	var start, cancelMs, thr []float64
-	for r := 1; r <= *reps; r++ {
-		f := once(*n)
-		fmt.Printf("go rep %d: start-all %.0f ms, cancel-all %.1f ms, threads %d, %d/%d killed by SIGKILL\n",
-			r, f.startMs, f.cancelMs, f.threads, f.killed, *n)
-		start = append(start, f.startMs)
-		cancelMs = append(cancelMs, f.cancelMs)
-		thr = append(thr, float64(f.threads))
+	sig := syscall.SIGTERM
+	if *sigName == "KILL" {
+		sig = syscall.SIGKILL
+	} else if *sigName != "TERM" {
+		fmt.Fprintln(os.Stderr, "cancel_all_go: -sig takes TERM or KILL")
+		os.Exit(2)
 	}
-	fmt.Printf("go start-all: %.0f ms\n", median(start))
-	fmt.Printf("go cancel-all: %.1f ms\n", median(cancelMs))
-	fmt.Printf("go threads while running: %.0f\n", median(thr))
+
+	fmt.Printf("note: %s; exec.CommandContext + Setpgid + Cmd.Cancel (SIG%s to the group) + Cmd.WaitDelay 0.5 s, one goroutine in Wait per command\n",
+		runtime.Version(), *sigName)
+	for r := 1; r <= *reps; r++ {
+		f := once(*n, sig)
+		fmt.Printf("rep %d: start-all %.0f ms, cancel-all %.1f ms, threads %d, %d/%d killed by SIG%s, cancel CPU %.1f ms\n",
+			r, f.startMs, f.cancelMs, f.threads, f.killed, *n, *sigName, f.cancelCPUMs)
+	}
 }
