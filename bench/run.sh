@@ -37,7 +37,7 @@
 #                     15 minutes; "--batch-jobs 10000" for the full batch row)
 #   TRACE_BENCH_ARGS  extra options for trace_bench, e.g. "--reps 5"
 #   PEER_REPS, PEER_SPAWNS, PEER_CAP, PEER_BUDGET  for bench/peers/run_peers.sh
-#                     (3 repetitions, 2000 spawns, a 10 s cap on W5/W6, 150 s for W1)
+#                     (3 repetitions, 1000 spawns, a 10 s cap on W5/W6, 150 s for W1)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

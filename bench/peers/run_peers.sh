@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs procctx and its peers on W1, W5 and W6 in one run, interleaved
-# (repetition 1 of every side, then repetition 2, ...), and prints per-trial
-# figures, then "== summary ==" and one line per row in the form
-# bench/run.sh collects. Called by bench/run.sh; runnable alone:
+# (repetition 1 of every side, then repetition 2, ...; in W1 each peer's
+# trial runs next to one of procctx's, and the W1 ratios are medians of those
+# pairs' ratios, with their range), and prints per-trial figures, then
+# "== summary ==" and one line per row in the form bench/run.sh collects. Called by bench/run.sh; runnable alone:
 #   bench/peers/run_peers.sh BUILD_DIR/bench
 #
 # Every side is a program taking "W1 N", "W5" or "W6" and printing
@@ -14,14 +15,14 @@
 # has not returned after PEER_CAP seconds is killed and shown as hung at the
 # cap. GNU timeout and procctx timeout (W6, CLI) are timed from outside.
 #
-# Environment: PEER_REPS (3), PEER_SPAWNS (2000), PEER_CAP (10 seconds),
+# Environment: PEER_REPS (3), PEER_SPAWNS (1000), PEER_CAP (10 seconds),
 # PEER_BUDGET (seconds after which W1 stops adding repetitions; 150).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 bin=${1:?usage: run_peers.sh BUILD_DIR/bench}
 reps=${PEER_REPS:-3}
-spawns=${PEER_SPAWNS:-2000}
+spawns=${PEER_SPAWNS:-1000}
 cap=${PEER_CAP:-10}
 budget=${PEER_BUDGET:-150}
 
@@ -105,23 +106,47 @@ trial() {
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 fmt() { awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v }'; }
+# " [A.AA-B.BB]": the range of the per-repetition ratios in $1.
+range() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | sed -n '1p;$p' | paste -sd' ' | awk '{ if (NF) printf " [%.2f-%.2f]", $1, ($2 == "" ? $1 : $2) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "0.00x"; else if (a / b < 0.1) printf "%.4fx", a / b; else printf "%.2fx", a / b }'; }
 
 declare -A values capped left notes
 started=$SECONDS
 
-# --- W1: interleaved repetitions
+# --- W1: every peer's trial next to one of procctx's (which goes first
+# alternates), so that each ratio compares two runs seconds apart: this
+# machine's speed changes more than that from one trial to the next.
+w1_trial() {
+  local i=$1 r=$2
+  trial "${cmds[$i]}" W1 "$spawns"
+  echo "W1 rep $r ${labels[$i]}: ${t_value:-?} spawns/s${t_cpu:+, $t_cpu us CPU per spawn}${t_note:+ ($t_note)}"
+  values[W1,$i]+=" $t_value"
+  values[W1cpu,$i]+=" $t_cpu"
+  w1_rate=$t_value w1_cpu=$t_cpu
+}
 for ((r = 1; r <= reps; r++)); do
   if [ "$r" -gt 1 ] && [ $((SECONDS - started)) -gt "$budget" ]; then
     echo "W1: stopping after $((r - 1)) repetitions: past the ${budget} s budget"
     break
   fi
+  [ -n "${missing[0]}" ] && break
   for i in "${!sides[@]}"; do
-    [ -n "${missing[$i]}" ] && continue
-    trial "${cmds[$i]}" W1 "$spawns"
-    echo "W1 rep $r ${labels[$i]}: ${t_value:-?} spawns/s${t_cpu:+, $t_cpu us CPU per spawn}${t_note:+ ($t_note)}"
-    values[W1,$i]+=" $t_value"
-    values[W1cpu,$i]+=" $t_cpu"
+    [ "$i" -eq 0 ] || [ -n "${missing[$i]}" ] && continue
+    if [ $(((r + i) % 2)) -eq 0 ]; then
+      w1_trial 0 "$r"; our_rate=$w1_rate our_cpu=$w1_cpu
+      w1_trial "$i" "$r"
+    else
+      w1_trial "$i" "$r"
+      their_rate=$w1_rate their_cpu=$w1_cpu
+      w1_trial 0 "$r"; our_rate=$w1_rate our_cpu=$w1_cpu
+      w1_rate=$their_rate w1_cpu=$their_cpu
+    fi
+    if [ -n "$our_rate" ] && [ -n "$w1_rate" ]; then
+      values[W1ratio,$i]+=" $(awk -v a="$our_rate" -v b="$w1_rate" 'BEGIN { if (b > 0) printf "%.4f", a / b }')"
+    fi
+    if [ -n "$our_cpu" ] && [ -n "$w1_cpu" ]; then
+      values[W1cpuratio,$i]+=" $(awk -v a="$our_cpu" -v b="$w1_cpu" 'BEGIN { if (b > 0) printf "%.4f", a / b }')"
+    fi
   done
 done
 
@@ -184,19 +209,20 @@ for i in "${!sides[@]}"; do
     echo "$name: SKIPPED (no figure: ${notes[W1,$i]:-see latest.log})"
     continue
   fi
-  rt=$(ratio "$ours_w1" "$theirs")
+  rt=$(median <<<"${values[W1ratio,$i]:-}")
   want=1.00
   [ "${sides[$i]}" = c_spawn ] && want=0.95
-  status=$(awk -v r="${rt%x}" -v w="$want" 'BEGIN { print (r >= w) ? "MET" : "MISSED" }')
-  echo "$name: procctx $(fmt "$ours_w1") spawns/s vs ${labels[$i]} $(fmt "$theirs") spawns/s = $rt (target >= ${want}x) $status"
+  status=$(awk -v r="$rt" -v w="$want" 'BEGIN { print (r >= w) ? "MET" : "MISSED" }')
+  echo "$name: procctx $(fmt "$ours_w1") spawns/s vs ${labels[$i]} $(fmt "$theirs") spawns/s = $(ratio "$rt" 1)$(range "${values[W1ratio,$i]:-}") (target >= ${want}x) $status"
 done
 # Parent CPU per spawn (all threads of the program) for the sides that say it.
 ours_cpu=$(median <<<"${values[W1cpu,0]:-}")
 for i in "${!sides[@]}"; do
   [ "$i" -eq 0 ] && continue
   theirs=$(median <<<"${values[W1cpu,$i]:-}")
-  if [ -z "$ours_cpu" ] || [ -z "$theirs" ]; then continue; fi
-  echo "W1 parent CPU per spawn vs ${labels[$i]}: procctx $(fmt "$ours_cpu") us vs ${labels[$i]} $(fmt "$theirs") us = $(ratio "$ours_cpu" "$theirs") (info)"
+  rt=$(median <<<"${values[W1cpuratio,$i]:-}")
+  if [ -z "$ours_cpu" ] || [ -z "$theirs" ] || [ -z "$rt" ]; then continue; fi
+  echo "W1 parent CPU per spawn vs ${labels[$i]}: procctx $(fmt "$ours_cpu") us vs ${labels[$i]} $(fmt "$theirs") us = $(ratio "$rt" 1)$(range "${values[W1cpuratio,$i]}") (info)"
 done
 
 # $1 workload, $2 key: "X s, N left running" with "hung" when the cap was hit

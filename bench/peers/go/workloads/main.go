@@ -1,24 +1,17 @@
-// workloads: the Go peer of W1, W5 and W6 as Go users write it today (Go
-// 1.20 and later, here Debian's golang-1.23 from bookworm-backports): every
-// command through exec.CommandContext, in its own process group (Setpgid),
-// with Cmd.Cancel sending SIGTERM to that group and Cmd.WaitDelay 0.5 s:
+// workloads: the Go peer of W1, W5 and W6, every command made by command()
+// as Go users write it with the Go that builds this (command_go120.go: Go
+// 1.20 and later, as today; command_go119.go: Debian 12's own Go 1.19):
 //
-//	W1  CommandContext(ctx, "/bin/true").Run(), N times, under one
-//	    cancelable context that never ends (so each command has the context
-//	    watch any real one has)
-//	W5  CommandContext(ctx, "/bin/sh", "-c", "sleep 30 & sleep 30").Output()
-//	    with a 1 s context.WithTimeout
-//	W6  CommandContext(ctx, "/bin/sh", "-c", `trap "" TERM; sleep 30`).Run()
-//	    with a 0.5 s context.WithTimeout
-//
-// When the context ends, Cancel sends the group SIGTERM; WaitDelay later,
-// os/exec kills the direct child (Process.Kill, SIGKILL to that pid only)
-// and stops waiting for its pipes. So in W6 the TERM-ignoring sleep is left
-// running: the final kill does not reach the group.
-// ./go1.19/workloads.go is the footnote peer for Debian 12's own Go.
+//	W1  command(ctx, "/bin/true").Run(), N times, under one cancelable
+//	    context that never ends (so each command has the context watch any
+//	    real one has)
+//	W5  command(ctx, "/bin/sh", "-c", "sleep 30 & sleep 30").Output() with a
+//	    1 s context.WithTimeout
+//	W6  command(ctx, "/bin/sh", "-c", `trap "" TERM; sleep 30`).Run() with a
+//	    0.5 s context.WithTimeout
 //
 // Prints "W1 <rate> spawns/s, <cpu> us CPU per spawn" (the CPU of every
-// thread of this process) or "W5|W6 <seconds> s".
+// thread of this process) or "W5|W6 <seconds> s", then "note: ...".
 //
 // Usage: workloads_go W1 [N] | W5 | W6
 package main
@@ -27,19 +20,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"syscall"
 	"time"
 )
-
-func command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = 500 * time.Millisecond
-	return cmd
-}
 
 func cpuSeconds() float64 {
 	var ru syscall.Rusage
@@ -78,14 +62,14 @@ func main() {
 		defer cancel()
 		_, err := command(ctx, "/bin/sh", "-c", "sleep 30 & sleep 30").Output()
 		fmt.Printf("W5 %.3f s\n", time.Since(t0).Seconds())
-		fmt.Printf("note: %v\n", err)
+		fmt.Printf("note: %v; %s\n", err, stopNote)
 	case "W6":
 		t0 := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
 		err := command(ctx, "/bin/sh", "-c", `trap "" TERM; sleep 30`).Run()
 		fmt.Printf("W6 %.3f s\n", time.Since(t0).Seconds())
-		fmt.Printf("note: %v; SIGTERM to the group, then after WaitDelay SIGKILL to the direct child only\n", err)
+		fmt.Printf("note: %v; %s\n", err, stopNote)
 	default:
 		fmt.Fprintln(os.Stderr, "workloads_go: unknown workload", os.Args[1])
 		os.Exit(2)

@@ -1,13 +1,14 @@
-// cancel_all: the Go peer of procctx's cancel-all workload (W3), as Go users
-// write it today (Go 1.20 and later, here Debian's golang-1.23 from
-// bookworm-backports): N `sleep 60` children started with
-// exec.CommandContext under one context, each in its own process group
-// (Setpgid), with Cmd.Cancel sending SIGTERM to that group and Cmd.WaitDelay
-// 0.5 s; then cancel the context and time until every Wait() has returned.
-// One goroutine per command blocks in Wait (os/exec has no other way to
-// learn of an exit), so the runtime holds about one OS thread per child.
+// cancel_all: the Go peer of procctx's cancel-all workload (W3): start N
+// `sleep 60` children under one context, each in its own process group,
+// cancel the context and time until every Wait() has returned. One
+// goroutine per command blocks in Wait (os/exec has no other way to learn of
+// an exit), so the runtime holds about one OS thread per child.
 //
-// -sig KILL makes Cancel send SIGKILL instead, as the C side does.
+// How a command is started and stopped is what Go users write with the Go
+// that builds this (start_go120.go: Go 1.20 and later, Cmd.Cancel and
+// Cmd.WaitDelay; start_go119.go: Debian 12's own Go 1.19, which has neither).
+//
+// -sig KILL makes the stop SIGKILL instead of SIGTERM, as the C side sends.
 //
 // Prints "note: ..." then one line per repetition, which spawn_bench reads:
 //
@@ -32,14 +33,6 @@ import (
 	"time"
 )
 
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
-
 // threads is this process's OS thread count, as the kernel sees it.
 func threads() int {
 	f, err := os.Open("/proc/self/status")
@@ -57,6 +50,15 @@ func threads() int {
 	return -1
 }
 
+// cpuSeconds is this process's CPU time so far, every thread.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
 type figures struct {
 	startMs, cancelMs float64
 	cancelCPUMs       float64 // this process's CPU (every thread) while cancelling
@@ -71,22 +73,19 @@ func once(n int, sig syscall.Signal) figures {
 	var killed atomic.Int64
 	t0 := time.Now()
 	for i := 0; i < n; i++ {
-		cmd := exec.CommandContext(ctx, "/bin/sleep", "60")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, sig) }
-		cmd.WaitDelay = 500 * time.Millisecond
-		if err := cmd.Start(); err != nil {
+		cmd, err := start(ctx, sig, "/bin/sleep", "60")
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "cancel_all_go: start %d: %v\n", i, err)
 			os.Exit(1)
 		}
 		wg.Add(1)
-		go func() {
+		go func(c *exec.Cmd) {
 			defer wg.Done()
-			_ = cmd.Wait() // the context's error: the expected outcome
-			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == sig {
+			_ = c.Wait() // the context's error or "signal: ...": the expected outcome
+			if ws, ok := c.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == sig {
 				killed.Add(1)
 			}
-		}()
+		}(cmd)
 	}
 	f.startMs = float64(time.Since(t0).Microseconds()) / 1e3
 	// Each Wait blocks an OS thread in the kernel; let the last ones get there
@@ -107,7 +106,7 @@ func once(n int, sig syscall.Signal) figures {
 func main() {
 	n := flag.Int("n", 1000, "children per repetition")
 	reps := flag.Int("reps", 1, "repetitions")
-	sigName := flag.String("sig", "TERM", "what Cmd.Cancel sends the group: TERM or KILL")
+	sigName := flag.String("sig", "TERM", "what the stop sends the group: TERM or KILL")
 	flag.Parse()
 	sig := syscall.SIGTERM
 	if *sigName == "KILL" {
@@ -117,8 +116,7 @@ func main() {
 		os.Exit(2)
 	}
 
-	fmt.Printf("note: %s; exec.CommandContext + Setpgid + Cmd.Cancel (SIG%s to the group) + Cmd.WaitDelay 0.5 s, one goroutine in Wait per command\n",
-		runtime.Version(), *sigName)
+	fmt.Printf("note: %s; %s (SIG%s to the group), one goroutine in Wait per command\n", runtime.Version(), how, *sigName)
 	for r := 1; r <= *reps; r++ {
 		f := once(*n, sig)
 		fmt.Printf("rep %d: start-all %.0f ms, cancel-all %.1f ms, threads %d, %d/%d killed by SIG%s, cancel CPU %.1f ms\n",
