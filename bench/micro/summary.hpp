@@ -58,7 +58,8 @@ inline std::string verdict(double value, Want want, double target, const std::st
 inline void ratio_line(const std::string& name, const std::string& who, double ours,
                        const std::string& ref_name, double ref, const std::string& unit, Want want,
                        double target, const std::optional<Spread>& per_rep = std::nullopt) {
-  double ratio = per_rep ? per_rep->median : ref > 0 ? ours / ref : 0;
+  // Judged as printed, to two decimals.
+  double ratio = two_decimals(per_rep ? per_rep->median : ref > 0 ? ours / ref : 0);
   char r[32];
   std::snprintf(r, sizeof r, "%.2fx", ratio);
   emit(name + ": " + who + " " + num(ours) + " " + unit + " vs " + ref_name + " " + num(ref) + " " + unit +
