@@ -11,7 +11,15 @@
 //   wait_async   spawn, then p.wait_async().get()
 //   co_await     a coroutine that spawns and co_awaits p.completion()
 //
-// Each path builds its Command per spawn, as a caller writes it. How the
+// Each path builds its Command per spawn, as a caller writes it; C passes a
+// static argv, as a C caller writes it. Like for like: both sides clone with
+// CLONE_VM | CLONE_VFORK (glibc's posix_spawn; procctx's clone3), both pass
+// the parent's environ as it is, and the parent's CPU is
+// CLOCK_PROCESS_CPUTIME_ID on both, procctx's loop thread included (it
+// exists while C runs too). What stays in a callback path's figure and not
+// in C's is the hop to the caller's thread: the loop thread wakes for the
+// exit and wakes the caller (a futex wait and wake, the bench's Done), where
+// C's caller sleeps in waitpid itself. How the
 // figures are taken, for a small shared machine whose speed changes from one
 // second to the next:
 // - every repetition runs `--spawns` of each path (C included) in chunks of
@@ -164,9 +172,11 @@ void co_await_once() {
 // The syscalls procctx's spawn + wait of /bin/true makes in the parent that
 // posix_spawn + waitpid does not (strace -f of paths_bench --only spawn+wait):
 // three fcntl(F_GETFD) on the caller's stdio, a pidfd (CLONE_PIDFD; here
-// pidfd_open), waitid(P_PIDFD, WNOWAIT) then waitid(P_PIDFD, WNOHANG) to reap,
-// kill(-pgid, 0) to look for leftovers in the group, close(pidfd). With
-// `all`, each of them; without, only the pidfd and one waitid.
+// pidfd_open), waitid(P_PIDFD, WNOWAIT) then
+// waitid(P_PIDFD, WNOHANG) to reap, kill(-pgid, 0) to look for leftovers in
+// the group, close(pidfd). (posix_spawn's mmap and munmap of a child stack
+// per spawn procctx does not make: its stack is kept.) With `all`, each of
+// them; without, only the pidfd and one waitid.
 void raw_pidfd_once(bool all) {
   static char path[] = "/bin/true";
   static char* argv[] = {path, nullptr};
