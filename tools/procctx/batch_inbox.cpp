@@ -36,7 +36,7 @@ void Inbox::post_exit(std::size_t token) {
     std::lock_guard lock{mu_};
     exited_.push_back(token);
   }
-  ::sem_post(&sem_);
+  if (sleeping_.exchange(false)) ::sem_post(&sem_);
 }
 
 void Inbox::wake() { ::sem_post(&sem_); }
@@ -61,7 +61,15 @@ void Inbox::catch_signals() {
 
 Inbox::Mail Inbox::wait(std::optional<TimePoint> until) {
   int rc = 0;
-  if (until) {
+  sleeping_.store(true);
+  bool queued = false;
+  {
+    std::lock_guard lock{mu_};
+    queued = !exited_.empty();
+  }
+  if (queued) {
+    sleeping_.store(false);
+  } else if (until) {
     timespec ts = monotonic(*until);
     do {
       rc = ::sem_clockwait(&sem_, CLOCK_MONOTONIC, &ts);
@@ -71,6 +79,7 @@ Inbox::Mail Inbox::wait(std::optional<TimePoint> until) {
       rc = ::sem_wait(&sem_);
     } while (rc != 0 && errno == EINTR && signals_.load() == signals_seen_);
   }
+  sleeping_.store(false);
   while (::sem_trywait(&sem_) == 0) {
   }  // one wake-up serves everything posted so far
   Mail m;

@@ -54,6 +54,9 @@ class Inbox {
   std::mutex mu_;
   std::vector<std::size_t> exited_;
   std::atomic<int> signals_{0}, first_signal_{0}, last_signal_{0};
+  // The waiter may be asleep: a post must wake it. While it is busy, posts
+  // only queue (it looks at the queue before it sleeps again).
+  std::atomic<bool> sleeping_{false};
   int signals_seen_ = 0;
   bool catching_ = false;
   struct sigaction previous_[3] = {};

@@ -132,25 +132,38 @@ std::optional<WriteLoss> Sink::loss() const {
 
 // --- FilePool ------------------------------------------------------------------
 
-Result<FilePool::Pair> FilePool::take() {
-  if (!free_.empty()) {
-    Pair p = std::move(free_.back());
-    free_.pop_back();
-    return p;
-  }
-  Pair p{FileHandle{unlinked_file(dir_)}, FileHandle{unlinked_file(dir_)}};
-  if (p.out.fd() < 0 || p.err.fd() < 0) return os_error(errno, "a temporary file in " + gnu_quote(dir_));
-  return p;
+FilePool::FilePool(std::string dir)
+    : dir_(std::move(dir)), proc_fds_(::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+  if (proc_fds_.fd() < 0) recycle_ = false;  // no /proc: every job gets files of its own
 }
 
 Result<FileHandle> FilePool::child_end(int file) {
   if (!recycle_) return FileHandle{};
-  std::string self = "/proc/self/fd/" + std::to_string(file);
-  FileHandle h{::open(self.c_str(), O_WRONLY | O_CLOEXEC)};
+  FileHandle h{::openat(proc_fds_.fd(), std::to_string(file).c_str(), O_WRONLY | O_CLOEXEC)};
   if (h.fd() >= 0) return h;
   if (errno == EMFILE || errno == ENFILE) return os_error(errno, "a file for a job's output");
-  recycle_ = false;  // no /proc: every job gets files of its own
+  recycle_ = false;
   return FileHandle{};
+}
+
+Result<FilePool::Pair> FilePool::take() {
+  {
+    std::lock_guard lock{mu_};
+    if (!free_.empty()) {
+      Pair p = std::move(free_.back());
+      free_.pop_back();
+      return p;
+    }
+  }
+  Pair p{FileHandle{unlinked_file(dir_)}, FileHandle{unlinked_file(dir_)}, {}, {}};
+  if (p.out.fd() < 0 || p.err.fd() < 0) return os_error(errno, "a temporary file in " + gnu_quote(dir_));
+  auto o = child_end(p.out.fd());
+  if (!o) return o.error();
+  auto e = child_end(p.err.fd());
+  if (!e) return e.error();
+  p.child_out = std::move(*o);
+  p.child_err = std::move(*e);
+  return p;
 }
 
 bool FilePool::free_of_holders(int fd) {
@@ -163,11 +176,19 @@ bool FilePool::free_of_holders(int fd) {
   return false;
 }
 
-void FilePool::give_back(Pair p) {
+void FilePool::give_back(Pair p, off_t out_size, off_t err_size) {
+  p.child_out = FileHandle{};
+  p.child_err = FileHandle{};
   if (!recycle_ || !free_of_holders(p.out.fd()) || !free_of_holders(p.err.fd())) return;  // closed
-  for (int fd : {p.out.fd(), p.err.fd()}) {
-    if (size_of(fd) > 0 && ::ftruncate(fd, 0) != 0) return;
+  for (auto [fd, size] : {std::pair{p.out.fd(), out_size}, std::pair{p.err.fd(), err_size}}) {
+    if ((size < 0 ? size_of(fd) : size) > 0 && ::ftruncate(fd, 0) != 0) return;
   }
+  auto o = child_end(p.out.fd());
+  auto e = o ? child_end(p.err.fd()) : Result<FileHandle>{o.error()};
+  if (!o || !e || o->fd() < 0 || e->fd() < 0) return;
+  p.child_out = std::move(*o);
+  p.child_err = std::move(*e);
+  std::lock_guard lock{mu_};
   free_.push_back(std::move(p));
 }
 
@@ -213,7 +234,8 @@ void Printer::print(Waiting& w) {
     if (w.spooled) {
       sink->copy(spool_.fd(), piece.offset, piece.length, w.tag);
     } else {
-      sink->copy(file, 0, size_of(file), w.tag);
+      off_t known = sink == &out_ ? w.output.out_size : w.output.err_size;
+      sink->copy(file, 0, known >= 0 ? known : size_of(file), w.tag);
     }
     if (sink->lost_bytes() > before) sink->count_lost_job();
   }
@@ -233,8 +255,9 @@ void Printer::finished(JobOutput o, bool last) {
   std::size_t index = o.index;
   bool in_turn = !keep_order_ || !last || index == next_;
   if (!in_turn) {
-    auto out = spool_.keep(o.out.fd(), size_of(o.out.fd()));
-    auto err = out ? spool_.keep(o.err.fd(), size_of(o.err.fd())) : Result<Spool::Piece>{out.error()};
+    auto out = spool_.keep(o.out.fd(), o.out_size >= 0 ? o.out_size : size_of(o.out.fd()));
+    auto err = out ? spool_.keep(o.err.fd(), o.err_size >= 0 ? o.err_size : size_of(o.err.fd()))
+                   : Result<Spool::Piece>{out.error()};
     if (out && err) {
       w.out = *out;
       w.err = *err;

@@ -21,8 +21,10 @@
 
 #include <procctx/result.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <map>
 #include <optional>
 #include <string>
@@ -64,23 +66,30 @@ class Sink {
 };
 
 // Unlinked files for the jobs' stdout and stderr, used again when free.
+// Thread-safe.
 class FilePool {
  public:
-  explicit FilePool(std::string dir) : dir_(std::move(dir)) {}
+  explicit FilePool(std::string dir);
   struct Pair {
-    FileHandle out, err;
+    FileHandle out, err;              // procctx's descriptions: for reading and truncating
+    FileHandle child_out, child_err;  // the child's own descriptions (closed after the spawn)
   };
+  // A pair with the child's descriptions ready (see the top of this file).
   Result<Pair> take();
-  // Keeps `p` for another job when nothing else holds its files, else closes them.
-  void give_back(Pair p);
-  // A description of its own on `file`, for the child (see the top of this file).
-  Result<FileHandle> child_end(int file);
+  // Keeps `p` for another job when nothing else holds its files, else
+  // closes them. The sizes, when known (-1: not), save a look at the files.
+  // The work (a lease, a truncate, the next child's descriptions) is done
+  // here, by the caller, so that take() is quick.
+  void give_back(Pair p, off_t out_size = -1, off_t err_size = -1);
 
  private:
   bool free_of_holders(int fd);
+  Result<FileHandle> child_end(int file);
   std::string dir_;
+  FileHandle proc_fds_;  // /proc/self/fd, to open the pool's files again
+  std::mutex mu_;
   std::vector<Pair> free_;
-  bool recycle_ = true;  // false once this system cannot tell holders (no /proc, no leases)
+  std::atomic<bool> recycle_{true};  // false once this system cannot tell holders (no /proc, no leases)
 };
 
 // One file holding finished jobs' output until their turn comes.
@@ -108,6 +117,7 @@ struct JobOutput {
   std::size_t index = 0;   // the job's place in the input
   FileHandle out, err;     // the files holding it
   bool pooled = false;     // the files came from the FilePool (else they are --results files)
+  off_t out_size = -1, err_size = -1;  // what they hold, when known (-1: look)
   std::string tag, note;   // --tag; the line procctx adds on stderr
 };
 

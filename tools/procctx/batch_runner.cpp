@@ -1,5 +1,6 @@
 #include "batch_runner.hpp"
 
+#include "batch_attempt.hpp"
 #include "batch_direct.hpp"
 #include "batch_inbox.hpp"
 #include "batch_lines.hpp"
@@ -17,55 +18,27 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+// Two threads share the work. When a job ends, procctx's loop thread runs
+// its on_exit callback: the scheduler learns the outcome and the freed slot
+// is filled at once, from that callback, as procctx's Group does, so a
+// start costs no hand-over between threads. The runner's own thread waits
+// in the Inbox and does what may take longer: printing, the job log, the
+// report, signals, the deadline. `mu_` guards what both touch.
 
 namespace procctx::cli::batch {
 namespace {
 
 constexpr int kExitOwnFailure = 255;
 constexpr int kExitBrokenPipe = 128 + SIGPIPE;
-constexpr off_t kTailBytes = 1024;
 constexpr const char* kBrokenPipe = "the reader of procctx batch's stdout went away";
-
-// One attempt of one job while it runs.
-struct Running {
-  std::size_t job = 0, slot = 0;
-  int attempt = 1;
-  Job spec;                       // the job, with its slot filled in
-  std::vector<std::string> argv;  // what runs (the shell's, or the plain words)
-  std::optional<Process> process;
-  Canceler cancel;
-  Context ctx;
-  JobOutput output;               // the files it writes into (grouped output)
-  TimePoint started{};
-  double start_unix = 0;
-};
 
 bool out_of_fds(const std::error_code& ec) {
   return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system;
-}
-
-// The end of a file's bytes, from a line start when there is one.
-std::string tail_of(int fd) {
-  struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_size == 0) return {};
-  off_t from = std::max<off_t>(0, st.st_size - kTailBytes);
-  std::string tail(static_cast<std::size_t>(st.st_size - from), '\0');
-  ssize_t n = ::pread(fd, tail.data(), tail.size(), from);
-  tail.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-  if (from > 0) {
-    auto nl = tail.find('\n');
-    if (nl != std::string::npos && nl + 1 < tail.size()) tail.erase(0, nl + 1);
-  }
-  return tail;
-}
-
-off_t file_size(int fd) {
-  struct stat st {};
-  return fd >= 0 && ::fstat(fd, &st) == 0 ? st.st_size : 0;
 }
 
 class Runner {
@@ -74,54 +47,65 @@ class Runner {
   int run();
 
  private:
-  void start_ready();
-  bool start(const Scheduler::Start& s);
-  Result<void> open_output(Running& r, std::size_t token, FileHandle& child_out, FileHandle& child_err);
-  Command command_for(const Running& r, int child_out, int child_err);
-  void start_failed(Running& r, const std::string& message, int exit_code);
-  void finish(std::size_t token);
-  JobRecord record_of(const Running& r, const Completed& c, AttemptEnd& end) const;
-  void deliver(Running& r, std::size_t token, JobRecord& rec, bool last);
+  using Lock = std::unique_lock<std::mutex>;
+  // Any thread, with mu_ held (start() lets go of it while it spawns).
+  void start_ready(Lock& lock);
+  bool start(Lock& lock, const Scheduler::Start& s);
+  Result<void> open_output(Attempt& a, std::size_t token, FileHandle& child_out, FileHandle& child_err);
+  void start_failed(Attempt a, std::string message, int exit_code);
+  // The loop thread: an attempt's outcome is known.
+  void ended(std::size_t token);
+  // The runner's thread.
+  void complete(std::size_t token);
+  void report_failed_starts();
+  void deliver(Attempt& a, std::size_t token, bool last);
   void log(const JobRecord& rec);
-  std::string note_for(const Running& r, const JobRecord& rec, bool retrying) const;
   std::string tag_for(const Job& j) const;
   void on_mail(const Inbox::Mail& m);
   void halt(HaltPolicy::When how, std::string why);
-  void stop_running_if_asked();
+  void stop_running_if_asked(Lock& lock);
   void check_stdout();
   std::optional<TimePoint> next_wake() const;
   void progress(bool force);
   void write_err(std::string_view text);
   int wrap_up();
-  Summary summary() const;
-  int exit_code(const Summary& s) const;
+  Summary summary();
 
   const Config& cfg_;
-  JobList jobs_;
+  const JobList jobs_;
   RunFiles files_;
   Sink out_, err_;
-  FilePool pool_;
   Printer printer_;
   std::unique_ptr<LineRelay> lines_;
-  DirectPrograms programs_;
   Inbox inbox_;
-  Scheduler sched_;
   WithCancel run_ctx_{background(), Canceler{}};
   std::optional<Registration> deadline_watch_;
   std::optional<TimePoint> run_deadline_;
-  std::map<std::size_t, Running> running_;  // by token
+  std::string host_;
+  bool tty_ = false;
+
+  std::mutex mu_;  // guards what follows, down to the runner's own state
+  Scheduler sched_;
+  FilePool pool_;
+  DirectPrograms programs_;
+  std::map<std::size_t, Attempt> running_;  // by token
+  std::map<std::size_t, Attempt> ended_;    // ended, waiting for the runner's thread
+  struct FailedStart {
+    Attempt attempt;
+    std::string message;
+  };
+  std::vector<FailedStart> failed_starts_;
   std::size_t next_token_ = 1;
-  std::vector<JobRecord> records_;  // only for --report
   std::size_t retried_ = 0;
   std::string halted_why_;
+
+  // The runner's thread only.
+  std::vector<JobRecord> records_;  // only for --report
   std::atomic<bool> pipe_broke_{false};  // set by the line relay's thread
   bool broken_pipe_ = false, own_failure_ = false;
-  bool finishing_ = false;  // a job that ended still holds its files (so fds will come back)
   int signals_ = 0, first_signal_ = 0;
   TimePoint began_{}, last_progress_{};
   double began_unix_ = 0;
-  std::string host_;
-  bool tty_ = false;
 };
 
 Runner::Runner(const Config& c, JobList jobs, RunFiles files)
@@ -130,12 +114,12 @@ Runner::Runner(const Config& c, JobList jobs, RunFiles files)
       files_(std::move(files)),
       out_(STDOUT_FILENO, "stdout", files_.stdout_closed),
       err_(STDERR_FILENO, "stderr", files_.stderr_closed),
-      pool_(c.tmpdir),
       printer_(out_, err_, c.tmpdir, c.keep_order,
                [this](JobOutput&& o) {
-                 if (o.pooled) pool_.give_back({std::move(o.out), std::move(o.err)});
-               }),
-      sched_(Scheduler::Options{jobs_.size(), c.parallel, c.halt, c.retry, static_cast<std::uint64_t>(::getpid())}) {
+                 if (o.pooled) pool_.give_back({std::move(o.out), std::move(o.err), {}, {}}, o.out_size, o.err_size);
+               }),  // --results files are simply closed
+      sched_(Scheduler::Options{jobs_.size(), c.parallel, c.halt, c.retry, static_cast<std::uint64_t>(::getpid())}),
+      pool_(c.tmpdir) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   host_ = host;
@@ -173,181 +157,125 @@ std::string Runner::tag_for(const Job& j) const {
   return out + "\t";
 }
 
-void Runner::start_ready() {
+void Runner::start_ready(Lock& lock) {
   TimePoint now = Clock::now();
   while (auto s = sched_.next(now)) {
-    if (!start(*s)) break;  // held back for want of file descriptors: try when a job ends
+    if (!start(lock, *s)) break;  // held back for want of file descriptors: again when a job ends
   }
 }
 
-Result<void> Runner::open_output(Running& r, std::size_t token, FileHandle& child_out, FileHandle& child_err) {
-  r.output.index = r.job;
-  r.output.tag = tag_for(r.spec);
+Result<void> Runner::open_output(Attempt& a, std::size_t token, FileHandle& child_out, FileHandle& child_err) {
+  a.output.index = a.job;
+  a.output.tag = tag_for(a.spec);
   if (files_.results) {
-    auto f = files_.results->create(r.spec.seq);
+    auto f = files_.results->create(a.spec.seq);
     if (!f) return f.error();
-    r.output.out = std::move(f->out);
-    r.output.err = std::move(f->err);
+    a.output.out = std::move(f->out);
+    a.output.err = std::move(f->err);
   }
   if (lines_) {
-    auto ends = lines_->add(token, r.output.tag, r.output.out.fd(), r.output.err.fd());
+    auto ends = lines_->add(token, a.output.tag, a.output.out.fd(), a.output.err.fd());
     if (!ends) return ends.error();
     child_out = std::move(ends->out);
     child_err = std::move(ends->err);
     return {};
   }
-  if (!files_.results) {
-    auto pair = pool_.take();
-    if (!pair) return pair.error();
-    r.output.out = std::move(pair->out);
-    r.output.err = std::move(pair->err);
-    r.output.pooled = true;
-    auto o = pool_.child_end(r.output.out.fd());
-    auto e = o ? pool_.child_end(r.output.err.fd()) : Result<FileHandle>{o.error()};
-    if (!o || !e) return o ? e.error() : o.error();
-    child_out = std::move(*o);
-    child_err = std::move(*e);
-  }
+  if (files_.results) return {};  // the job writes into them itself
+  auto pair = pool_.take();
+  if (!pair) return pair.error();
+  a.output.out = std::move(pair->out);
+  a.output.err = std::move(pair->err);
+  a.output.pooled = true;
+  child_out = std::move(pair->child_out);
+  child_err = std::move(pair->child_err);
   return {};
 }
 
-Command Runner::command_for(const Running& r, int child_out, int child_err) {
-  const Job& j = r.spec;
-  Command cmd{r.argv[0], {r.argv.begin() + 1, r.argv.end()}};
-  if (!j.words.empty() && r.argv.size() == j.words.size()) cmd.arg0(j.words[0]);
-  cmd.path_lookup(PathLookup::allow_relative)
-      .in(Stdio::null())
-      .out(Stdio::fd(child_out))
-      .err(Stdio::fd(child_err))
-      .tree(cfg_.tree)
-      .stop(cfg_.stop)
-      .leftovers(Leftovers::kill)
-      .parent_death_signal(SIGKILL);  // a job never outlives procctx batch, even after kill -9
-  if (j.cwd) cmd.cwd(*j.cwd);
-  for (const auto& [k, v] : j.env) cmd.env(k, v);
-  cmd.env("PARALLEL_SEQ", std::to_string(j.seq)).env("PARALLEL_JOBSLOT", std::to_string(r.slot));
-  return cmd;
-}
-
-bool Runner::start(const Scheduler::Start& s) {
+bool Runner::start(Lock& lock, const Scheduler::Start& s) {
   std::size_t token = next_token_++;
-  Running r;
-  r.job = s.job;
-  r.slot = s.slot;
-  r.attempt = s.attempt;
-  r.spec = jobs_.job(s.job);
-  apply_slot(r.spec, s.slot);
-  const std::string* direct = r.spec.words.empty() ? nullptr : &programs_.resolve(r.spec.words[0]);
-  r.argv = direct && !direct->empty() ? r.spec.words : r.spec.argv;
-  if (direct && !direct->empty()) r.argv[0] = *direct;
-
+  Attempt a;
+  a.job = s.job;
+  a.slot = s.slot;
+  a.attempt = s.attempt;
+  a.spec = jobs_.job(s.job);
+  apply_slot(a.spec, s.slot);
+  const std::string* program = a.spec.words.empty() ? nullptr : &programs_.resolve(a.spec.words[0]);
+  a.direct = program && !program->empty();
+  a.argv = a.direct ? a.spec.words : a.spec.argv;
+  if (a.direct) a.argv[0] = *program;
   FileHandle child_out, child_err;
-  auto opened = open_output(r, token, child_out, child_err);
-  Duration limit = r.spec.timeout.value_or(cfg_.timeout.value_or(Duration::zero()));
+  auto opened = open_output(a, token, child_out, child_err);
+  Duration limit = a.spec.timeout.value_or(cfg_.timeout.value_or(Duration::zero()));
   auto wc = limit > Duration::zero() ? with_timeout(run_ctx_.ctx, limit) : with_cancel(run_ctx_.ctx);
-  r.ctx = wc.ctx;
-  r.cancel = std::move(wc.cancel);
-  r.started = Clock::now();
-  r.start_unix = unix_now();
-  Result<Process> p = opened ? command_for(r, child_out.fd() >= 0 ? child_out.fd() : r.output.out.fd(),
-                                           child_err.fd() >= 0 ? child_err.fd() : r.output.err.fd())
-                                   .spawn(r.ctx)
+  a.ctx = wc.ctx;
+  a.cancel = std::make_shared<Canceler>(std::move(wc.cancel));
+  a.started = Clock::now();
+  a.start_unix = unix_now();
+  lock.unlock();  // a spawn takes a while (and may wait for procctx's loop thread)
+  Result<Process> p = opened ? command_for(cfg_, a, child_out.fd() >= 0 ? child_out.fd() : a.output.out.fd(),
+                                           child_err.fd() >= 0 ? child_err.fd() : a.output.err.fd())
+                                   .spawn(a.ctx)
                              : Result<Process>{opened.error()};
   child_out = FileHandle{};
   child_err = FileHandle{};
-  if (!p && out_of_fds(p.error().code()) && (!running_.empty() || finishing_)) {
-    // Not a failure of the job: start it when a running one has given its fds back.
+  lock.lock();
+  if (!p && out_of_fds(p.error().code()) && (sched_.running() > 1 || !ended_.empty())) {
+    // Not the job's failure: it starts when a running job has given its fds back.
     if (lines_) (void)lines_->finish(token, Clock::now());
-    if (r.output.pooled) pool_.give_back({std::move(r.output.out), std::move(r.output.err)});
+    if (a.output.pooled) pool_.give_back({std::move(a.output.out), std::move(a.output.err), {}, {}}, 0, 0);
     sched_.hold_back(s);
-    --next_token_;
     return false;
   }
   if (!p) {
-    auto failure = opened ? describe_spawn_failure(p.error(), r.spec.words.empty() ? r.argv[0] : r.spec.words[0])
+    auto failure = opened ? describe_spawn_failure(p.error(), a.direct ? a.spec.words[0] : a.argv[0])
                           : SpawnFailure{kExitFailure, p.error().message()};
-    start_failed(r, failure.text, failure.exit_code);
     if (lines_) (void)lines_->finish(token, Clock::now());
+    start_failed(std::move(a), failure.text, failure.exit_code);
     return true;
   }
-  r.process.emplace(std::move(*p));
-  r.process->on_exit([this, token](const Completed&) { inbox_.post_exit(token); });
-  running_.emplace(token, std::move(r));
+  a.process.emplace(std::move(*p));
+  // Registered under mu_: when it runs (on the loop thread, even for a job
+  // that has ended already) the attempt is in running_.
+  a.process->on_exit([this, token](const Completed&) { ended(token); });
+  // A halt that came while the spawn was under way stops it too.
+  if (sched_.stopping()) (*a.cancel)("procctx batch halted: " + halted_why_);
+  running_.emplace(token, std::move(a));
   return true;
 }
 
-JobRecord Runner::record_of(const Running& r, const Completed& c, AttemptEnd& end) const {
-  JobRecord rec;
-  rec.id = jobs_.id(r.job);
-  rec.seq = r.spec.seq;
-  rec.command = r.spec.command;
-  rec.argv = r.argv;
-  if (!r.spec.words.empty() && r.argv.size() == r.spec.words.size()) rec.argv[0] = r.spec.words[0];
-  rec.start = r.start_unix;
-  rec.runtime = std::chrono::duration<double>(c.wall).count();
-  rec.attempt = r.attempt;
-  rec.slot = r.slot;
-  rec.shard = cfg_.shard.text();
-  rec.host = host_;
-  rec.user_cpu = std::chrono::duration<double>(c.rusage.user).count();
-  rec.sys_cpu = std::chrono::duration<double>(c.rusage.system).count();
-  rec.max_rss_kib = c.rusage.max_rss_kib;
-  if (c.status.exited()) rec.exit_code = end.exit_code = c.status.code();
-  if (c.status.signaled()) rec.signal = end.signal = c.status.signal();
-  if (c.stop_reason == StopReason::deadline) {
-    // The earlier of the job's own deadline and the run's fired.
-    Duration own = r.spec.timeout ? *r.spec.timeout : cfg_.timeout.value_or(Duration::max());
-    bool own_first = own != Duration::max() && (!run_deadline_ || r.started + own <= *run_deadline_);
-    (own_first ? end.timed_out : end.run_deadline) = true;
-    rec.stop = own_first ? "timeout" : "deadline";
-  } else if (c.stop_reason == StopReason::canceled) {
-    end.interrupted = true;
-    rec.stop = halted_why_.empty() ? "interrupted" : "halt";
-  }
-  return rec;
-}
-
-void Runner::start_failed(Running& r, const std::string& message, int exit_code) {
+void Runner::start_failed(Attempt a, std::string message, int exit_code) {
   AttemptEnd end;
   end.exit_code = exit_code;
   end.start_failed = true;
-  sched_.finished(r.job, r.slot, end, Clock::now());
-  JobRecord rec;
-  rec.id = jobs_.id(r.job);
-  rec.seq = r.spec.seq;
-  rec.command = r.spec.command;
-  rec.argv = r.argv;
-  rec.start = r.start_unix;
-  rec.exit_code = exit_code;
-  rec.stop = "start_failed";
-  rec.attempt = r.attempt;
-  rec.slot = r.slot;
-  rec.shard = cfg_.shard.text();
-  rec.host = host_;
-  rec.stderr_tail = message + "\n";
-  log(rec);
-  std::string note = "procctx batch: #" + std::to_string(r.spec.seq) + " " + message + "\n";
-  if (lines_) {
-    write_err(note);
-    return;
+  sched_.finished(a.job, a.slot, end, Clock::now());
+  a.record = start_failed_record(a, message, exit_code);
+  failed_starts_.push_back({std::move(a), std::move(message)});
+  inbox_.wake();
+}
+
+void Runner::ended(std::size_t token) {
+  {
+    Lock lock{mu_};
+    auto it = running_.find(token);
+    if (it == running_.end()) return;
+    Attempt a = std::move(it->second);
+    running_.erase(it);
+    AttemptEnd end = attempt_end(cfg_, a, a.process->wait(), run_deadline_);
+    a.halted = !halted_why_.empty();  // the record is written later, on the runner's thread
+    auto retry_at = sched_.finished(a.job, a.slot, end, Clock::now());
+    if (sched_.halted() && halted_why_.empty()) halted_why_ = "--halt " + cfg_.halt_text;
+    a.final = !retry_at;
+    if (retry_at && a.attempt == 1) ++retried_;  // jobs that needed another attempt
+    ended_.emplace(token, std::move(a));
+    stop_running_if_asked(lock);
+    start_ready(lock);  // the freed slot, now
   }
-  // Through the printer even without output, so --keep-order knows this job is done.
-  r.output.index = r.job;
-  r.output.note = std::move(note);
-  printer_.finished(std::move(r.output), true);
+  inbox_.post_exit(token);
 }
 
-std::string Runner::note_for(const Running& r, const JobRecord& rec, bool retrying) const {
-  if (rec.stop.empty() && rec.signal == 0) return {};
-  std::string status = rec.signal ? "killed by " + signal_name(rec.signal) : "exited " + std::to_string(rec.exit_code);
-  std::string note = "procctx batch: #" + std::to_string(r.spec.seq) + " " + r.spec.command + ": " + status;
-  if (!rec.stop.empty()) note += " (" + rec.stop + ")";
-  if (retrying) note += "; will try again";
-  return note + "\n";
-}
-
-void Runner::deliver(Running& r, std::size_t token, JobRecord& rec, bool last) {
-  std::string note = note_for(r, rec, !last);
+void Runner::deliver(Attempt& a, std::size_t token, bool last) {
+  JobRecord& rec = a.record;
+  std::string note = note_for(a, rec, !last);
   if (lines_) {
     // Whatever the pipes still hold; a process left holding them was stopped
     // with the tree (Leftovers::kill), so EOF comes at once.
@@ -358,11 +286,13 @@ void Runner::deliver(Running& r, std::size_t token, JobRecord& rec, bool last) {
     if (!note.empty()) lines_->note(note);
     return;
   }
-  rec.out_bytes = static_cast<std::uint64_t>(file_size(r.output.out.fd()));
-  rec.err_bytes = static_cast<std::uint64_t>(file_size(r.output.err.fd()));
-  if (!rec.success()) rec.stderr_tail = tail_of(r.output.err.fd());
-  r.output.note = std::move(note);
-  printer_.finished(std::move(r.output), last);
+  a.output.out_size = file_size(a.output.out.fd());
+  a.output.err_size = file_size(a.output.err.fd());
+  rec.out_bytes = static_cast<std::uint64_t>(a.output.out_size);
+  rec.err_bytes = static_cast<std::uint64_t>(a.output.err_size);
+  if (!rec.success()) rec.stderr_tail = tail_of(a.output.err.fd());
+  a.output.note = std::move(note);
+  printer_.finished(std::move(a.output), last);
 }
 
 void Runner::log(const JobRecord& rec) {
@@ -382,38 +312,60 @@ void Runner::log(const JobRecord& rec) {
   }
 }
 
-void Runner::finish(std::size_t token) {
-  auto it = running_.find(token);
-  if (it == running_.end()) return;
-  Running r = std::move(it->second);
-  running_.erase(it);
-  const Completed& c = r.process->wait();
+void Runner::complete(std::size_t token) {
+  Attempt a;
+  {
+    std::lock_guard lock{mu_};
+    auto it = ended_.find(token);
+    if (it == ended_.end()) return;
+    a = std::move(it->second);
+    ended_.erase(it);
+  }
   AttemptEnd end;
-  JobRecord rec = record_of(r, c, end);
-  auto retry_at = sched_.finished(r.job, r.slot, end, Clock::now());
-  if (sched_.halted() && halted_why_.empty()) halted_why_ = "--halt " + cfg_.halt_text;
-  rec.final = !retry_at;
-  if (retry_at && r.attempt == 1) ++retried_;  // jobs that needed another attempt
-  // The slot is free: the next job starts before this one's output is printed.
-  finishing_ = true;
-  start_ready();
-  finishing_ = false;
-  deliver(r, token, rec, rec.final);
-  log(rec);
+  a.record = record_of(cfg_, a, a.process->wait(), run_deadline_, a.halted, end);
+  a.record.final = a.final;
+  a.record.shard = cfg_.shard.text();
+  a.record.host = host_;
+  deliver(a, token, a.final);
+  log(a.record);
   check_stdout();
-  progress(false);
+}
+
+void Runner::report_failed_starts() {
+  std::vector<FailedStart> failed;
+  {
+    std::lock_guard lock{mu_};
+    failed.swap(failed_starts_);
+  }
+  for (auto& f : failed) {
+    Attempt& a = f.attempt;
+    std::string note = "procctx batch: #" + std::to_string(a.spec.seq) + " " + f.message + "\n";
+    if (lines_) {
+      write_err(note);
+    } else {
+      // Through the printer even without output, so --keep-order knows this job is done.
+      a.output.index = a.job;
+      a.output.note = std::move(note);
+      printer_.finished(std::move(a.output), true);
+    }
+    a.record.shard = cfg_.shard.text();
+    a.record.host = host_;
+    log(a.record);
+  }
 }
 
 void Runner::halt(HaltPolicy::When how, std::string why) {
+  Lock lock{mu_};
   if (halted_why_.empty() || how == HaltPolicy::When::now) halted_why_ = std::move(why);
   sched_.halt(how);
-  stop_running_if_asked();
+  stop_running_if_asked(lock);
 }
 
-void Runner::stop_running_if_asked() {
+void Runner::stop_running_if_asked(Lock&) {
   if (!sched_.take_stop_request()) return;
   if (halted_why_.empty()) halted_why_ = "--halt " + cfg_.halt_text;
-  for (auto& [token, r] : running_) r.cancel("procctx batch halted: " + halted_why_);
+  // A cancel only hands the stop to procctx's loop thread: quick, and safe under mu_.
+  for (auto& [token, a] : running_) (*a.cancel)("procctx batch halted: " + halted_why_);
 }
 
 void Runner::check_stdout() {
@@ -430,15 +382,26 @@ void Runner::on_mail(const Inbox::Mail& m) {
     std::string name = signal_name(sig);
     if (signals_ == 1 && !cfg_.first_signal_now) {
       std::string list = "\nprocctx batch: " + name + ": starting no new job; still running:\n";
-      for (const auto& [token, r] : running_) list += "  #" + std::to_string(r.spec.seq) + " " + r.spec.command + "\n";
+      {
+        std::lock_guard lock{mu_};
+        for (const auto& [token, a] : running_) list += "  #" + std::to_string(a.spec.seq) + " " + a.spec.command + "\n";
+      }
       write_err(list + "procctx batch: send it again to stop them\n");
       halt(HaltPolicy::When::soon, "procctx batch received " + name);
     } else {
       halt(HaltPolicy::When::now, "procctx batch received " + name + (signals_ > 1 ? " twice" : ""));
     }
   }
-  for (std::size_t token : m.exited) finish(token);
-  if (run_ctx_.ctx.done() && !sched_.halted()) halt(HaltPolicy::When::soon, "the --deadline passed");
+  for (std::size_t token : m.exited) complete(token);
+  report_failed_starts();
+  if (run_ctx_.ctx.done()) {
+    bool halted = false;
+    {
+      std::lock_guard lock{mu_};
+      halted = sched_.halted();
+    }
+    if (!halted) halt(HaltPolicy::When::soon, "the --deadline passed");
+  }
   check_stdout();
 }
 
@@ -458,12 +421,19 @@ void Runner::progress(bool force) {
   if (!force && now - last_progress_ < interval) return;
   last_progress_ = now;
   double elapsed = std::chrono::duration<double>(now - began_).count();
-  std::size_t done = sched_.completed(), total = sched_.total();
+  std::size_t done, total, running, failed;
+  {
+    std::lock_guard lock{mu_};
+    done = sched_.completed();
+    total = sched_.total();
+    running = sched_.running();
+    failed = sched_.failed();
+  }
   double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
   bool eta = done > 0 && done < total;
   char line[256];
   std::snprintf(line, sizeof line, "procctx batch: %zu/%zu done, %zu running, %zu failed, %.1f jobs/s%s%s", done,
-                total, sched_.running(), sched_.failed(), rate, eta ? ", ETA " : "",
+                total, running, failed, rate, eta ? ", ETA " : "",
                 eta ? short_duration(static_cast<double>(total - done) / std::max(rate, 1e-9)).c_str() : "");
   // Progress is not job output: straight to the fd, and a failure to write it is no loss.
   (void)write_all(STDERR_FILENO, tty_ ? "\r\x1b[K" + std::string{line} : std::string{line} + "\n");
@@ -488,17 +458,23 @@ int Runner::run() {
   run_ctx_ = cfg_.deadline ? with_timeout(background(), *cfg_.deadline) : with_cancel(background());
   if (cfg_.deadline) run_deadline_ = began_ + *cfg_.deadline;
   deadline_watch_.emplace(run_ctx_.ctx.on_done([this] { inbox_.wake(); }));
-  while (!sched_.all_done()) {
-    start_ready();
-    stop_running_if_asked();
-    if (sched_.all_done()) break;
-    on_mail(inbox_.wait(next_wake()));
+  for (;;) {
+    std::optional<TimePoint> wake;
+    {
+      Lock lock{mu_};
+      start_ready(lock);
+      stop_running_if_asked(lock);
+      if (sched_.all_done() && ended_.empty() && failed_starts_.empty()) break;
+      wake = next_wake();
+    }
+    on_mail(inbox_.wait(wake));
     progress(false);
   }
   return wrap_up();
 }
 
-Summary Runner::summary() const {
+Summary Runner::summary() {
+  std::lock_guard lock{mu_};
   Summary s;
   s.total = jobs_.size() + jobs_.errors().size();
   s.succeeded = sched_.succeeded();
@@ -520,14 +496,16 @@ Summary Runner::summary() const {
   for (const Sink* sink : {&out_, &err_}) {
     if (auto l = sink->loss()) s.losses.push_back(*l);
   }
+  if (signals_ > 0) {
+    s.exit_code = 128 + first_signal_;
+  } else if (broken_pipe_) {
+    s.exit_code = kExitBrokenPipe;
+  } else if (own_failure_ || !s.losses.empty()) {
+    s.exit_code = kExitOwnFailure;
+  } else {
+    s.exit_code = batch_exit_code(s.failed);
+  }
   return s;
-}
-
-int Runner::exit_code(const Summary& s) const {
-  if (signals_ > 0) return 128 + first_signal_;
-  if (broken_pipe_) return kExitBrokenPipe;
-  if (own_failure_ || !s.losses.empty()) return kExitOwnFailure;
-  return batch_exit_code(s.failed);
 }
 
 int Runner::wrap_up() {
@@ -542,7 +520,6 @@ int Runner::wrap_up() {
     err_.write("procctx batch: " + l.stream + ": " + l.error + ": the output of " + std::to_string(l.jobs) +
                " job(s), " + std::to_string(l.bytes) + " bytes, was lost\n");
   }
-  s.exit_code = exit_code(s);
   for (auto [file, text] : {std::pair{&files_.summary, summary_json(s)},
                             std::pair{&files_.report, cfg_.report ? html_report(s, std::move(records_)) : ""}}) {
     if (!*file) continue;

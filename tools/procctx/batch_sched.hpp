@@ -79,6 +79,8 @@ class Scheduler {
   // Start no new job (SIGINT, --halt soon); `now` also asks running ones to stop.
   void halt(HaltPolicy::When how);
   bool halted() const { return halted_ != HaltPolicy::When::never; }
+  // Halted with `now`: running jobs are to be stopped.
+  bool stopping() const { return halted_ == HaltPolicy::When::now; }
   // True once, right after a policy asked for running jobs to be stopped.
   bool take_stop_request() { return std::exchange(stop_running_, false); }
 
