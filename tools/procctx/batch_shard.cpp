@@ -18,7 +18,12 @@ struct Var {
   const char* name;
   const char* value;  // nullptr: unset
   std::optional<std::uint64_t> number() const { return value ? to_u64(value) : std::nullopt; }
-  std::string shown() const { return std::string{name} + "=" + (value ? gnu_quote(value) : "(unset)"); }
+  std::string shown() const {
+    std::string s = name;
+    s += '=';
+    s += value ? gnu_quote(value) : std::string{"(unset)"};
+    return s;
+  }
 };
 
 constexpr std::string_view kChoose = "; give --shard I/N to choose the shard";
@@ -29,8 +34,13 @@ Result<Shard> from_slurm(const EnvLookup& env) {
   Var min{"SLURM_ARRAY_TASK_MIN", env("SLURM_ARRAY_TASK_MIN")};
   Var max{"SLURM_ARRAY_TASK_MAX", env("SLURM_ARRAY_TASK_MAX")};
   Var step{"SLURM_ARRAY_TASK_STEP", env("SLURM_ARRAY_TASK_STEP")};
-  std::string all = id.shown() + " " + count.shown() + " " + min.shown() + " " + max.shown() +
-                    (step.value ? " " + step.shown() : "");
+  std::string all = id.shown();
+  for (const Var* v : {&count, &min, &max, &step}) {
+    if (v != &step || step.value) {
+      all += ' ';
+      all += v->shown();
+    }
+  }
   for (const Var* v : {&id, &count, &min, &max, &step}) {
     if (v->value && !v->number()) return shard_error(v->shown() + " is not a number" + std::string{kChoose});
   }
@@ -91,9 +101,10 @@ Result<Shard> from_ci(const EnvLookup& env, const char* index_name, const char* 
 Result<Shard> from_flag(const std::string& v) {
   auto slash = v.find('/');
   auto i = to_u64(std::string_view{v}.substr(0, slash));
-  auto n = slash == std::string::npos ? std::nullopt : to_u64(std::string_view{v}.substr(slash + 1));
-  if (!i || !n || *n == 0 || *i >= *n) return shard_error(bad_value("--shard", v, "expected I/N with 0 <= I < N"));
-  return Shard{static_cast<std::size_t>(*i), static_cast<std::size_t>(*n), "--shard"};
+  auto n = to_u64(slash == std::string::npos ? std::string_view{} : std::string_view{v}.substr(slash + 1));
+  std::uint64_t index = i.value_or(0), count = n.value_or(0);
+  if (!i || count == 0 || index >= count) return shard_error(bad_value("--shard", v, "expected I/N with 0 <= I < N"));
+  return Shard{static_cast<std::size_t>(index), static_cast<std::size_t>(count), "--shard"};
 }
 
 }  // namespace

@@ -60,7 +60,10 @@ std::optional<std::string> token_value(std::string_view token, const std::vector
   const std::string first = values.empty() ? std::string{} : values[0];
   if (token.empty()) {
     std::string all;
-    for (std::size_t k = 0; k < values.size(); ++k) all += (k ? " " : "") + q(values[k]);
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      if (k) all += ' ';
+      all += q(values[k]);
+    }
     return all;
   }
   if (token == ".") return q(without_ext(first));
@@ -135,7 +138,10 @@ Expansion expand(const std::vector<std::string>& tmpl, const std::vector<std::st
     line += words[i].text;
   }
   if (!any) {
-    for (const auto& v : values) line += " " + shell_quote(v);
+    for (const auto& v : values) {
+      line += ' ';
+      line += shell_quote(v);
+    }
   }
   x.argv = {"/bin/sh", "-c", line};
   x.command = std::move(line);
@@ -147,7 +153,10 @@ bool template_runs_directly(const std::vector<std::string>& tmpl, std::size_t so
   const std::vector<std::string> probe_values(sources, "x");
   return std::all_of(tmpl.begin(), tmpl.end(), [&](const std::string& w) {
     std::string probe = expand_word(w, probe_values, 1, false).text;
-    for (auto pos = probe.find("{%}"); pos != std::string::npos; pos = probe.find("{%}")) probe.replace(pos, 3, "1");
+    for (auto pos = probe.find("{%}"); pos != std::string::npos; pos = probe.find("{%}", pos)) {
+      probe.erase(pos, 2);  // "{%}" -> "}" -> "1"
+      probe[pos] = '1';
+    }
     return is_plain_word(probe);
   });
 }
