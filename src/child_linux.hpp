@@ -11,6 +11,7 @@
 
 #include "cgroup_linux.hpp"
 #include "loop_linux.hpp"
+#include "relay_linux.hpp"
 #include "sys_linux.hpp"
 #include "trace.hpp"
 
@@ -113,10 +114,12 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
     sys::UniqueFd fd;
     Loop::Id watch = 0;
     Capture capture;
+    std::shared_ptr<RelaySource> relay;  // Stdio::relay instead of a capture
+    BrokenPipe on_broken_pipe = BrokenPipe::stop;
     std::uint64_t read = 0;  // bytes so far
     bool widened = false;    // pipe buffer raised for a heavy writer
   };
-  Stream streams[2];  // stdout, stderr captures
+  Stream streams[2];  // stdout, stderr captures or relays
   struct Feed {
     sys::UniqueFd fd;
     Loop::Id watch = 0;
@@ -126,6 +129,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   Loop::Id delay_timer = 0;
   Loop::Id stop_timer = 0;  // the current stop step's wait
   Loop::Id poll_timer = 0;  // watching a tree whose leader is gone
+  Loop::Id broken_timer = 0;  // a relay's reader went away: stop after wait_delay
   Duration poll_interval{};
   int stop_stage = -1;
   bool stopping = false;          // a stop sequence was started
@@ -161,6 +165,11 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   void on_wait_delay_locked();
   // Reads what stream i has, up to 4 MiB per call.
   void drain_locked(int i);
+  // A relay took bytes but asked to wait (its fd is backed up) or cannot
+  // write any more: pause the stream, or act on the broken pipe.
+  void relay_refused_locked(int i);
+  // Posted by a relay's sink: stream i may go on, or its last bytes went out.
+  void on_relay_ready(int i);
 
   // Starts the stop sequence (no-op once started or finished).
   void begin_stop_locked(StopReason reason, std::string cause);

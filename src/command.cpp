@@ -108,6 +108,11 @@ const std::string& Stdio::bytes() const noexcept {
   return data_ ? *data_ : none;
 }
 
+const RelayOptions& Stdio::relay_options() const noexcept {
+  static const RelayOptions defaults;
+  return relay_ ? *relay_ : defaults;
+}
+
 StopSequence::StopSequence() : steps_{{SIGTERM, std::chrono::seconds(5)}, {SIGKILL, {}}} {}
 
 Result<StopSequence> StopSequence::parse(std::string_view text) {

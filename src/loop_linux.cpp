@@ -119,6 +119,16 @@ void Loop::unwatch(Id id, int fd) noexcept {
   }
 }
 
+Result<void> Loop::set_events(Id id, int fd, std::uint32_t events) noexcept {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = id;
+  sys::Ret r =
+      sys::call(sys::Call::epoll_ctl, [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev); });
+  if (!r.ok()) return sys::error(r, "epoll_ctl mod");
+  return {};
+}
+
 Result<Loop::Id> Loop::add_timer(TimePoint when, TimerFn fn) {
   std::lock_guard lock{mu_};
   Id id = next_id_++;
@@ -244,6 +254,7 @@ void Loop::run() noexcept {
         }
         for (auto& fn : batch) fn();
         batch.clear();
+        if (auto hook = wake_hook_.load(std::memory_order_acquire)) hook();
       } else {
         std::shared_ptr<WatchFn> fn;
         {

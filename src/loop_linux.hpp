@@ -17,6 +17,7 @@
 
 #include "sys_linux.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -46,6 +47,8 @@ class Loop {
   // After unwatch returns, fn is not started again (it may be running now
   // on the loop thread if called from elsewhere).
   void unwatch(Id id, int fd) noexcept;
+  // Changes what a watch waits for (0: nothing, until changed again).
+  Result<void> set_events(Id id, int fd, std::uint32_t events) noexcept;
 
   // Runs fn on the loop thread at `when` unless cancelled first.
   Result<Id> add_timer(TimePoint when, TimerFn fn);
@@ -54,6 +57,11 @@ class Loop {
 
   // Runs fn on the loop thread soon.
   void post(std::function<void()> fn);
+
+  // The eventfd that wakes the loop: writing 8 bytes to it (async-signal-
+  // safe) makes the loop run `hook` (set once, by the signal watches).
+  int wake_fd() const noexcept { return wake_.get(); }
+  void set_wake_hook(void (*hook)()) noexcept { wake_hook_.store(hook, std::memory_order_release); }
 
   bool on_loop_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
   std::size_t pending_timers() const;
@@ -79,6 +87,7 @@ class Loop {
   // epoll_wait by the earliest timer instead, so no timer is ever stranded.
   bool timer_broken_ = false;
   std::vector<std::function<void()>> posted_;
+  std::atomic<void (*)()> wake_hook_{nullptr};
 };
 
 }  // namespace procctx::detail

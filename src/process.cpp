@@ -394,6 +394,20 @@ void ChildState::on_wait_delay() {
   {
     std::lock_guard lock{mu};
     delay_timer = 0;
+    // A relay held up by its slow reader is not waiting on a pipe holder:
+    // give it the delay again, from now.
+    for (const Stream& st : streams) {
+      if (st.fd && st.relay && st.relay->paused()) {
+        std::weak_ptr<ChildState> weak = weak_from_this();
+        auto t = loop->add_timer(Clock::now() + wait_delay, [weak] {
+          if (auto c = weak.lock()) c->on_wait_delay();
+        });
+        if (t) {
+          delay_timer = *t;
+          return;
+        }
+      }
+    }
     if (trace::on()) trace::wait_delay_expired(*this);
     on_wait_delay_locked();
     done = maybe_finish_locked();
@@ -413,6 +427,10 @@ void ChildState::on_wait_delay_locked() {
       bool seen = std::any_of(result.pipe_holders.begin(), result.pipe_holders.end(),
                               [&](const PipeHolder& o) { return o.pid == h.pid; });
       if (!seen) result.pipe_holders.push_back(std::move(h));
+    }
+    if (streams[i].relay) {
+      streams[i].relay->end();
+      streams[i].relay->give_up();  // no more waiting on its reader either
     }
     close_stream_locked(i);
   }
@@ -438,7 +456,8 @@ void ChildState::drain_locked(int i) {
   std::size_t budget = std::size_t{4} << 20;
   static thread_local char scratch[64 * 1024];
   while (s.fd && budget > 0) {
-    std::span<char> space = s.capture.space();
+    if (s.relay && s.relay->paused()) return;
+    std::span<char> space = s.relay ? std::span<char>{} : s.capture.space();
     bool discard = space.empty();
     if (discard) space = {scratch, sizeof scratch};
     std::size_t want = std::min(space.size(), budget);
@@ -450,14 +469,18 @@ void ChildState::drain_locked(int i) {
     }
     if (r.value == 0) {
       if (trace::on()) trace::pipe_eof(*this, i);
+      if (s.relay) s.relay->end();
       close_stream_locked(i);
       return;
     }
     auto n = static_cast<std::size_t>(r.value);
-    if (discard)
+    if (s.relay) {
+      if (!s.relay->take({space.data(), n})) relay_refused_locked(i);
+    } else if (discard) {
       s.capture.count_discarded(n);
-    else
+    } else {
       s.capture.commit(n);
+    }
     budget -= n;
     s.read += n;
     if (!s.widened && s.read >= kWidenAfter) {
@@ -468,6 +491,49 @@ void ChildState::drain_locked(int i) {
       (void)sys::call(sys::Call::fcntl, [&] { return ::fcntl(s.fd.get(), F_SETPIPE_SZ, kWidePipe); });
     }
   }
+}
+
+void ChildState::relay_refused_locked(int i) {
+  Stream& s = streams[i];
+  if (!s.relay->sink().error()) {
+    // Backed up: the child waits on its pipe until the sink drains.
+    s.relay->set_paused(true);
+    (void)loop->set_events(s.watch, s.fd.get(), 0);
+    return;
+  }
+  if (!s.relay->sink().broken() || s.on_broken_pipe == BrokenPipe::ignore) return;  // read on, dropping
+  // Its reader went away: as in a shell pipeline, the child's next write
+  // fails (most die of that SIGPIPE at once); what is still running after
+  // wait_delay is stopped.
+  close_stream_locked(i);
+  std::string why = std::string{"the reader of "} + (i == 0 ? "stdout" : "stderr") + " went away";
+  if (broken_timer) return;
+  std::weak_ptr<ChildState> weak = weak_from_this();
+  auto t = loop->add_timer(Clock::now() + wait_delay, [weak, why] {
+    if (auto c = weak.lock()) {
+      Finished done;
+      std::lock_guard lock{c->mu};
+      c->broken_timer = 0;
+      c->begin_stop_locked(StopReason::broken_pipe, why);
+      done = c->maybe_finish_locked();
+    }
+  });
+  if (t)
+    broken_timer = *t;
+  else
+    begin_stop_locked(StopReason::broken_pipe, why);
+}
+
+void ChildState::on_relay_ready(int i) {
+  Finished done;
+  std::lock_guard lock{mu};
+  Stream& s = streams[i];
+  if (s.fd && s.relay && s.relay->paused()) {
+    s.relay->set_paused(false);
+    (void)loop->set_events(s.watch, s.fd.get(), EPOLLIN);
+    drain_locked(i);
+  }
+  done = maybe_finish_locked();
 }
 
 void ChildState::on_feed() {
@@ -535,15 +601,21 @@ void Finished::run() noexcept {
 
 Finished ChildState::maybe_finish_locked() {
   if (finished || !reaped || streams[0].fd || streams[1].fd || sequence_running) return {};
+  for (const Stream& st : streams) {
+    if (st.relay && st.relay->pending()) return {};  // its last bytes are still on their way
+  }
   if (feed.fd) {
     if (feed.offset < feed.bytes->size()) result.stdin_closed_early = true;
     close_feed_locked();
   }
-  for (Loop::Id* t : {&delay_timer, &stop_timer, &poll_timer}) {
+  for (Loop::Id* t : {&delay_timer, &stop_timer, &poll_timer, &broken_timer}) {
     if (*t) loop->cancel_timer(std::exchange(*t, 0));
   }
-  result.out = streams[0].capture.finish();
-  result.err = streams[1].capture.finish();
+  result.out = streams[0].relay ? streams[0].relay->finish() : streams[0].capture.finish();
+  result.err = streams[1].relay ? streams[1].relay->finish() : streams[1].capture.finish();
+  // The relays' sinks (and the fds they opened) go with their last user,
+  // so the caller's reader sees EOF once every child is done.
+  for (Stream& st : streams) st.relay.reset();
   if (result.stop_reason != StopReason::none || !result.signals.empty()) result.stop_stage = stop_stage;
   for (const auto& e : escapees) {
     if (escapee_alive(e)) result.leftovers.push_back(e.who);
@@ -757,6 +829,8 @@ std::string_view to_string(StopReason r) noexcept {
       return "dropped";
     case StopReason::requested:
       return "requested";
+    case StopReason::broken_pipe:
+      return "broken_pipe";
   }
   return "?";
 }

@@ -144,7 +144,8 @@ void private_fd_table(ChildPlan* plan) {
   for (int i = 0; i < plan->nfds; ++i) high = plan->source[i] > high ? plan->source[i] : high;
   high = plan->foreground_tty > high ? plan->foreground_tty : high;
   high = plan->cgroup_dir > high ? plan->cgroup_dir : high;
-  if (plan->use_close_range &&
+  // Keeping every inherited fd needs the whole table.
+  if (plan->use_close_range && !plan->keep_inherited &&
       ::syscall(SYS_close_range, static_cast<unsigned int>(high + 1), ~0U, CLOSE_RANGE_UNSHARE) == 0) {
     return;
   }
@@ -239,19 +240,29 @@ int child_main(void* arg) {
     }
   }
 
-  // Only stdio and the fds passed on purpose survive.
-  unsigned int from = 3;
-  bool ok = plan->use_close_range;
-  for (int i = 0; i < plan->nkeep; ++i) {
-    auto k = static_cast<unsigned int>(plan->keep[i]);
-    if (k > from) ok = ok && ::syscall(SYS_close_range, from, k - 1, 0U) == 0;
-    if (k >= from) from = k + 1;
+  // Only stdio and the fds passed on purpose survive (or, when asked,
+  // every fd that is not close-on-exec: exec closes the rest).
+  if (!plan->keep_inherited) {
+    unsigned int from = 3;
+    bool ok = plan->use_close_range;
+    for (int i = 0; i < plan->nkeep; ++i) {
+      auto k = static_cast<unsigned int>(plan->keep[i]);
+      if (k > from) ok = ok && ::syscall(SYS_close_range, from, k - 1, 0U) == 0;
+      if (k >= from) from = k + 1;
+    }
+    ok = ok && ::syscall(SYS_close_range, from, ~0U, 0U) == 0;
+    if (!ok && !close_by_listing(plan)) fail(plan, ChildStep::close_fds, errno);
   }
-  ok = ok && ::syscall(SYS_close_range, from, ~0U, 0U) == 0;
-  if (!ok && !close_by_listing(plan)) fail(plan, ChildStep::close_fds, errno);
 
   ::syscall(SYS_execve, plan->path, plan->argv, plan->envp);
-  fail(plan, ChildStep::exec, errno);
+  int err = errno;
+  // As execvp: what the kernel cannot execute as it is (no #! line) is a
+  // shell script.
+  if (err == ENOEXEC && plan->sh_argv) {
+    ::syscall(SYS_execve, plan->sh_argv[0], plan->sh_argv, plan->envp);
+    err = errno;
+  }
+  fail(plan, ChildStep::exec, err);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "spawn_linux.hpp"
 #include "cgroup_linux.hpp"
 #include "child_linux.hpp"
+#include "relay_linux.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -28,6 +29,14 @@ namespace procctx::detail {
 namespace {
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+// The program itself could not be run: errc::not_found for ENOENT (as
+// execvp's callers read it: exit 127), errc::not_executable for the rest.
+Error program_error(int err, const std::string& what) {
+  Error e = sys::error(err, what);
+  errc code = err == ENOENT ? errc::not_found : errc::not_executable;
+  return Error{make_error_code(code), e.message(), e.code()};
+}
 
 bool is_executable_file(const std::string& path, int* err) {
   struct stat st;
@@ -72,7 +81,7 @@ Result<std::string> resolve(const std::string& program, PathLookup lookup) {
     if (colon == std::string_view::npos) break;
     path.remove_prefix(colon + 1);
   }
-  return sys::error(best_err, best_err == ENOENT ? "not found on PATH" : "found on PATH but not executable");
+  return program_error(best_err, best_err == ENOENT ? "not found on PATH" : "found on PATH but not executable");
 }
 
 // The environment the child gets: the parent's (no copy) unless edited.
@@ -137,6 +146,7 @@ struct FdPlan {
   std::vector<sys::UniqueFd> child_ends;  // closed in the parent after clone
   sys::UniqueFd parent_end[3];            // pipes the parent reads/writes
   sys::UniqueFd dev_null;
+  std::shared_ptr<RelaySink> sink[3];     // Stdio::relay destinations
 };
 
 Result<void> plan_stdio(const Command& cmd, ChildPlan& plan, FdPlan& fds) {
@@ -161,11 +171,23 @@ Result<void> plan_stdio(const Command& cmd, ChildPlan& plan, FdPlan& fds) {
         }
         source = fds.dev_null.get();
         break;
+      case Stdio::Kind::closed:
+        source = -1;
+        break;
+      case Stdio::Kind::relay:
       case Stdio::Kind::pipe:
       case Stdio::Kind::capture:
       case Stdio::Kind::data: {
         if (i == 0 && s.kind() == Stdio::Kind::capture) return bad("Stdio::capture() is not valid");
+        if (i == 0 && s.kind() == Stdio::Kind::relay) return bad("Stdio::relay() is not valid");
         if (i != 0 && s.kind() == Stdio::Kind::data) return bad("Stdio::data() is not valid");
+        if (s.kind() == Stdio::Kind::relay) {
+          auto loop = Loop::get();
+          if (!loop) return std::move(loop).error();
+          auto sink = RelaySink::for_fd(**loop, s.raw_fd());
+          if (!sink) return std::move(sink).error().wrap(std::string{"Stdio::relay() for "} + stream_name(i));
+          fds.sink[i] = std::move(*sink);
+        }
         auto p = sys::make_pipe();
         if (!p) return std::move(p).error().wrap(std::string{"pipe for "} + stream_name(i));
         sys::UniqueFd& parent = i == 0 ? p->write : p->read;
@@ -395,6 +417,15 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
   }
   std::sort(plan.keep, plan.keep + plan.nkeep);
 
+  std::vector<char*> sh_argv;
+  static char sh_path[] = "/bin/sh";
+  if (cmd.has_shell_fallback()) {
+    sh_argv.push_back(sh_path);
+    sh_argv.push_back(path->data());
+    sh_argv.insert(sh_argv.end(), argv_ptrs.begin() + 1, argv_ptrs.end());  // ends with the nullptr
+    plan.sh_argv = sh_argv.data();
+  }
+  plan.keep_inherited = cmd.keeps_inherited_fds();
   plan.path = path->c_str();
   plan.argv = argv_ptrs.data();
   plan.envp = env.envp;
@@ -512,6 +543,7 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
       if (plan.failed_errno == ENOENT && ::access(path->c_str(), F_OK) == 0) {
         what += " (its interpreter was not found)";
       }
+      return fail(program_error(plan.failed_errno, what));
     }
     return fail(sys::error(plan.failed_errno, what));
   }
@@ -554,9 +586,17 @@ Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation whe
     }
     for (int i = 1; i < 3 && ok; ++i) {
       const Stdio& s = cmd.stdio(i);
-      if (s.kind() != Stdio::Kind::capture) continue;
+      if (s.kind() != Stdio::Kind::capture && s.kind() != Stdio::Kind::relay) continue;
       auto& stream = child->streams[i - 1];
-      stream.capture = Capture{s.limit()};
+      if (s.kind() == Stdio::Kind::relay) {
+        std::weak_ptr<ChildState> weak = child;
+        stream.relay = std::make_shared<RelaySource>(std::move(fds.sink[i]), s.relay_options(), [weak, i] {
+          if (auto c = weak.lock()) c->on_relay_ready(i - 1);
+        });
+        stream.on_broken_pipe = s.relay_options().on_broken_pipe;
+      } else {
+        stream.capture = Capture{s.limit()};
+      }
       stream.fd = std::move(fds.parent_end[i]);
       auto sw = l.watch(stream.fd.get(), EPOLLIN, [child, i](std::uint32_t) { child->on_stream(i - 1); });
       if (sw)

@@ -54,6 +54,8 @@ struct ChildPlan {
   int keep[kMaxFds] = {};
   int nkeep = 0;
 
+  char* const* sh_argv = nullptr;  // with shell_fallback: {"/bin/sh", path, args..., nullptr}
+  bool keep_inherited = false;     // keep every fd that is not close-on-exec
   bool use_close_range = true;  // false: list /proc/self/fd instead
   bool share_files = true;      // clone with CLONE_FILES; the child copies what it needs
   int unshare_fault = 0;        // tests: the child's copy fails with this errno

@@ -31,12 +31,15 @@ std::string_view name(Call c) noexcept {
       "mkdir",
       "fcntl",
       "poll",
-      "kill"};
+      "kill",
+      "fstat",
+      "sigaction",
+      "pidfd_open"};
   return names[static_cast<size_t>(c)];
 }
 
 Error error(int err, std::string_view what) {
-  std::error_code code{err, std::system_category()};
+  std::error_code code{err, std::generic_category()};
   std::string message{what};
   message.append(": ").append(code.message());
   return Error{code, std::move(message)};

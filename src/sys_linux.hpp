@@ -41,6 +41,9 @@ enum class Call : std::uint8_t {
   fcntl,
   poll,
   kill,
+  fstat,
+  sigaction,
+  pidfd_open,
   count_
 };
 
@@ -58,7 +61,7 @@ struct Ret {
   long value = 0;
   int err = 0;
   bool ok() const noexcept { return err == 0; }
-  std::error_code code() const noexcept { return {err, std::system_category()}; }
+  std::error_code code() const noexcept { return {err, std::generic_category()}; }
 };
 
 // Runs f, a syscall wrapper returning -1 and setting errno on failure.

@@ -57,11 +57,29 @@ enum class Tree {
 /// creates/truncates for stdout and stderr.
 enum class FileMode { automatic, read, truncate, append };
 
+/// What a relay (Stdio::relay) does when the reader of its fd goes away (EPIPE).
+enum class BrokenPipe {
+  stop,    ///< as a shell pipeline: close the child's pipe (its next write fails); stop what still runs
+           ///< after wait_delay (StopReason::broken_pipe)
+  ignore,  ///< keep reading the child's output, counting it as dropped
+};
+
+/// How Stdio::relay writes the child's output to the caller's fd.
+struct RelayOptions {
+  /// Write only whole lines, so relays sharing the fd never mix inside a line (a last line
+  /// without a newline gets one at the end; a line longer than 1 MiB is written in pieces).
+  bool whole_lines = false;
+  /// Put this before every line (implies whole_lines), e.g. a job's tag.
+  std::string line_prefix = {};
+  /// When the fd's reader goes away.
+  BrokenPipe on_broken_pipe = BrokenPipe::stop;
+};
+
 /// Where one of the child's standard streams goes.
 class PROCCTX_EXPORT Stdio {
  public:
   /// Which of the factories below made it.
-  enum class Kind { inherit, null, pipe, capture, data, file, fd, to_stdout };
+  enum class Kind { inherit, null, pipe, capture, data, file, fd, to_stdout, relay, closed };
   /// capture()'s default limit: 64 MiB.
   static constexpr std::size_t default_capture_limit = std::size_t{64} << 20;
 
@@ -100,6 +118,19 @@ class PROCCTX_EXPORT Stdio {
   }
   /// stderr only: wherever stdout goes (2>&1).
   static Stdio to_stdout() { return Stdio{Kind::to_stdout}; }
+  /// stdout or stderr: procctx's loop copies the child's output to `fd`, an fd of the caller's that
+  /// procctx never closes, and counts it (Completed::out/err: total(), dropped(), error()). Writes
+  /// never block procctx: a slow reader slows the child down instead. Pipes held open by other
+  /// processes get wait_delay, as with capture(). Relays into the same fd never mix inside one
+  /// write (or, with whole_lines, inside one line).
+  static Stdio relay(int fd, RelayOptions options = {}) {
+    Stdio s{Kind::relay};
+    s.fd_ = fd;
+    s.relay_ = std::make_shared<const RelayOptions>(std::move(options));
+    return s;
+  }
+  /// The child's fd is closed, as `>&-` in a shell.
+  static Stdio closed() { return Stdio{Kind::closed}; }
 
   ///@{
   /// The settings, read back: the kind, and each factory's argument (limit for capture, bytes for data, path
@@ -110,6 +141,7 @@ class PROCCTX_EXPORT Stdio {
   const std::filesystem::path& path() const noexcept { return path_; }
   FileMode mode() const noexcept { return mode_; }
   int raw_fd() const noexcept { return fd_; }
+  const RelayOptions& relay_options() const noexcept;
   ///@}
 
  private:
@@ -120,6 +152,7 @@ class PROCCTX_EXPORT Stdio {
   std::filesystem::path path_;
   FileMode mode_ = FileMode::automatic;
   int fd_ = -1;
+  std::shared_ptr<const RelayOptions> relay_;
 };
 
 /// One step of a stop sequence: send `signal`, then give the tree `wait` to
@@ -326,6 +359,18 @@ class PROCCTX_EXPORT Command {
     passed_fds_.emplace_back(parent_fd, child_fd);
     return *this;
   }
+  /// Every fd of the parent that is not close-on-exec reaches the child as it is (what a shell, GNU
+  /// timeout or make's jobserver expect). By default the child gets stdio and pass_fd()s only.
+  Command& keep_inherited_fds() & {
+    keep_inherited_fds_ = true;
+    return *this;
+  }
+  /// As execvp(3): a file the kernel will not execute as it is (ENOEXEC: a script without a `#!`
+  /// line) runs as `/bin/sh FILE ARGS...`. By default that is an errc::not_executable error.
+  Command& shell_fallback() & {
+    shell_fallback_ = true;
+    return *this;
+  }
   /// Applies every set field of `p` (see Profile).
   Command& profile(const Profile& p) &;
   /// The child's process group becomes the foreground process group of the
@@ -449,6 +494,8 @@ class PROCCTX_EXPORT Command {
   Command&& env(std::string k, std::string v) && { return std::move(this->env(std::move(k), std::move(v))); }
   Command&& env_remove(std::string k) && { return std::move(this->env_remove(std::move(k))); }
   Command&& no_new_privs() && { return std::move(this->no_new_privs()); }
+  Command&& keep_inherited_fds() && { return std::move(this->keep_inherited_fds()); }
+  Command&& shell_fallback() && { return std::move(this->shell_fallback()); }
   Command&& new_session() && { return std::move(this->new_session()); }
   Command&& rlimit(int r, std::uint64_t soft, std::uint64_t hard) && {
     return std::move(this->rlimit(r, soft, hard));
@@ -496,6 +543,8 @@ class PROCCTX_EXPORT Command {
   const std::function<void(const SignalSent&)>& on_stop_signal() const noexcept { return on_stop_signal_; }
   const std::vector<std::pair<int, int>>& passed_fds() const noexcept { return passed_fds_; }
   bool env_cleared() const noexcept { return env_clear_; }
+  bool keeps_inherited_fds() const noexcept { return keep_inherited_fds_; }
+  bool has_shell_fallback() const noexcept { return shell_fallback_; }
   ///@}
   /// The edits in order: a value to set, or nullopt to remove.
   const std::vector<std::pair<std::string, std::optional<std::string>>>& env_edits() const noexcept {
@@ -528,6 +577,8 @@ class PROCCTX_EXPORT Command {
   int foreground_tty_ = -1;
   std::function<void(const SignalSent&)> on_stop_signal_;
   std::vector<std::pair<int, int>> passed_fds_;  ///< parent fd, child fd
+  bool keep_inherited_fds_ = false;
+  bool shell_fallback_ = false;
 };
 
 /// Signal names: "TERM", "SIGTERM" or "15" → 15; 0 when unknown.

@@ -12,3 +12,4 @@
 #include <procctx/group.hpp>
 #include <procctx/process.hpp>
 #include <procctx/result.hpp>
+#include <procctx/signals.hpp>

@@ -89,21 +89,32 @@ enum class StopReason {
   none,       ///< it ended by itself
   canceled,   ///< its context was cancelled
   deadline,   ///< its context's deadline passed
-  dropped,    ///< its Process was destroyed while it ran
-  requested,  ///< Process::stop() or kill() was called
+  dropped,      ///< its Process was destroyed while it ran
+  requested,    ///< Process::stop() or kill() was called
+  broken_pipe,  ///< the reader of a relayed stream went away (Stdio::relay, BrokenPipe::stop)
 };
-/// "none", "canceled", "deadline", "dropped" or "requested".
+/// "none", "canceled", "deadline", "dropped", "requested" or "broken_pipe".
 PROCCTX_EXPORT std::string_view to_string(StopReason r) noexcept;
 
-/// Captured bytes of one stream: all of them, or, past the capture limit,
-/// the first and the last limit/2 bytes with a count of those between.
-/// Copies share the (immutable) bytes.
+/// What became of one output stream. Captured (Stdio::capture): all the
+/// bytes, or, past the capture limit, the first and the last limit/2 bytes
+/// with a count of those between. Relayed (Stdio::relay): no text, the
+/// bytes the child wrote (total()), those that could not be written on
+/// (dropped()) and why (error()). Copies share the (immutable) bytes.
 class Output {
  public:
   Output() = default;
   /// Made by procctx from what it captured; an empty Output is empty text.
   Output(std::shared_ptr<const char[]> storage, std::size_t size, std::uint64_t dropped, std::size_t cut)
       : storage_(std::move(storage)), size_(size), dropped_(dropped), cut_(cut) {}
+  /// Made by procctx for a relayed stream: what was written on, what was not, and why.
+  static Output relayed(std::uint64_t delivered, std::uint64_t dropped, std::error_code error) {
+    Output o;
+    o.delivered_ = delivered;
+    o.dropped_ = dropped;
+    o.error_ = error;
+    return o;
+  }
 
   /// The kept bytes (head + tail when truncated).
   std::string_view text() const noexcept { return {storage_ ? storage_.get() : "", size_}; }
@@ -113,16 +124,22 @@ class Output {
   operator std::string_view() const noexcept { return text(); }  // NOLINT: a view of the bytes
   std::uint64_t dropped() const noexcept { return dropped_; }    ///< bytes dropped between head and tail
   std::size_t cut() const noexcept { return cut_; }              ///< where in text() they were dropped
-  /// Every byte the child wrote: kept plus dropped.
-  std::uint64_t total() const noexcept { return size_ + dropped_; }
-  /// True when bytes were dropped (the capture limit was reached).
+  /// Every byte the child wrote: kept (or delivered) plus dropped.
+  std::uint64_t total() const noexcept { return size_ + delivered_ + dropped_; }
+  /// A relay's bytes written on to its fd (0 for a capture: see text()).
+  std::uint64_t delivered() const noexcept { return delivered_; }
+  /// True when bytes were dropped (the capture limit was reached, or a relay could not write them).
   bool truncated() const noexcept { return dropped_ > 0; }
+  /// A relay's first write error (EPIPE: the reader went away; ENOSPC, EBADF, ...); empty if none.
+  const std::error_code& error() const noexcept { return error_; }
 
  private:
   std::shared_ptr<const char[]> storage_;
   std::size_t size_ = 0;
   std::uint64_t dropped_ = 0;
   std::size_t cut_ = std::string::npos;
+  std::uint64_t delivered_ = 0;
+  std::error_code error_;
 };
 
 /// A signal procctx sent while stopping the child.
@@ -156,8 +173,8 @@ struct PROCCTX_EXPORT Completed {
   std::string cause;                          ///< the context's cause when it stopped the child
   int stop_stage = -1;                        ///< index of the last stop step reached (-1: none)
   std::vector<SignalSent> signals;            ///< what the stop sequence sent, in order
-  Output out;                                 ///< with Stdio::capture()
-  Output err;                                 ///< With Stdio::capture() for stderr.
+  Output out;                                 ///< with Stdio::capture() or Stdio::relay()
+  Output err;                                 ///< With Stdio::capture() or Stdio::relay() for stderr.
   std::vector<ProcessRef> pipe_holders;       ///< held the output pipes when wait_delay ran out
   std::vector<ProcessRef> leftovers;          ///< still in the tree when the child exited by itself
   bool stdin_closed_early = false;            ///< Stdio::data: the child stopped reading

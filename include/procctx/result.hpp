@@ -31,6 +31,8 @@ enum class errc {
   invalid_argument,   ///< bad input to a procctx call (the message names it)
   process_exited,     ///< the process was already reaped (signal, write)
   unsuccessful,       ///< Completed::check(): the process did not exit 0
+  not_found,          ///< spawn: the program is not on PATH, or the file (or its #! interpreter) does not exist
+  not_executable,     ///< spawn: the program was found but cannot be executed (Error::os_error() says why)
 };
 
 /// The std::error_category of procctx::errc ("procctx"); its messages name the condition.
@@ -45,11 +47,17 @@ class PROCCTX_EXPORT Error {
   Error() = default;
   /// An error with its code and its sentence.
   Error(std::error_code code, std::string message) : code_(code), message_(std::move(message)) {}
+  /// An error with its code, its sentence and the errno behind it (see os_error()).
+  Error(std::error_code code, std::string message, std::error_code os_error)
+      : code_(code), message_(std::move(message)), os_error_(os_error) {}
 
-  /// What went wrong: an errno value (std::generic_category) or a procctx::errc.
+  /// What went wrong, to switch on: an errno value (std::generic_category) or a procctx::errc.
   const std::error_code& code() const noexcept { return code_; }
   /// The whole sentence, e.g. "spawn 'ls': chdir /nope: No such file or directory".
   const std::string& message() const noexcept { return message_; }
+  /// The errno the kernel gave, when code() is a procctx::errc that stands for one
+  /// (errc::not_found: ENOENT; errc::not_executable: EACCES, ENOEXEC, ...); else code() itself.
+  std::error_code os_error() const noexcept { return os_error_ ? os_error_ : code_; }
 
   /// Prefixes the message with context: Error{..., "chdir /x: ..."}.wrap("spawn 'ls'").
   Error wrap(std::string_view what) &&;
@@ -57,6 +65,7 @@ class PROCCTX_EXPORT Error {
  private:
   std::error_code code_;
   std::string message_;
+  std::error_code os_error_;
 };
 
 /// Thrown by Result<T>::value() on an error; what() is Error::message().

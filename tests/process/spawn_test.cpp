@@ -75,7 +75,8 @@ TEST_F(Spawn, NonExecutableFileIsPermissionDenied) {
   auto p = write_file("plain.txt", "not a program\n", fs::perms::owner_read | fs::perms::owner_write);
   auto r = Command{p.string()}.run();
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code(), std::errc::permission_denied);
+  EXPECT_EQ(r.error().code(), procctx::errc::not_executable);
+  EXPECT_EQ(r.error().os_error(), std::errc::permission_denied);
   EXPECT_NE(r.error().message().find("exec " + p.string() + ": Permission denied"), std::string::npos)
       << r.error().message();
 }
@@ -87,6 +88,34 @@ TEST_F(Spawn, MissingInterpreterIsNamed) {
   EXPECT_EQ(r.error().code(), std::errc::no_such_file_or_directory);
   EXPECT_NE(r.error().message().find("its interpreter was not found"), std::string::npos)
       << r.error().message();
+}
+
+TEST_F(Spawn, ErrorCodesTellTheProgramFromEverythingElse) {
+  using procctx::errc;
+  // Not found: on PATH, at an absolute path, or its #! interpreter.
+  for (auto cmd : {Command{"procctx-no-such-program"}, Command{"/nonexistent/prog"},
+                   Command{write_file("bad-interp", "#!/nonexistent/sh\n", fs::perms::owner_all).string()}}) {
+    auto r = cmd.run();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), errc::not_found) << r.error().message();
+    EXPECT_EQ(r.error().os_error(), std::errc::no_such_file_or_directory);
+  }
+  // Not executable: no x bit, a directory, a file the kernel cannot load.
+  auto plain = write_file("plain-data", "data\n", fs::perms::owner_read | fs::perms::owner_write);
+  auto junk = write_file("junk-exe", "\x7f" "ELFjunk", fs::perms::owner_all);
+  for (auto [cmd, why] : {std::pair{Command{plain.string()}, std::errc::permission_denied},
+                          std::pair{Command{"/tmp"}, std::errc::permission_denied},
+                          std::pair{Command{junk.string()}, std::errc::executable_format_error}}) {
+    auto r = cmd.run();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), errc::not_executable) << r.error().message();
+    EXPECT_EQ(r.error().os_error(), why) << r.error().message();
+  }
+  // A missing working directory is ENOENT too, but the program is not the problem.
+  auto cwd = helper_cmd({"cwd"}).cwd("/missing-dir-for-procctx").run();
+  ASSERT_FALSE(cwd);
+  EXPECT_EQ(cwd.error().code(), std::errc::no_such_file_or_directory);
+  EXPECT_NE(cwd.error().code(), errc::not_found);
 }
 
 TEST_F(Spawn, MissingCwdNamesTheStepAndDirectory) {

@@ -24,15 +24,10 @@ namespace procctx::cli {
 SpawnFailure describe_spawn_failure(const Error& e, std::string_view program) {
   // Only a failure to find or execute the program itself maps to 126/127
   // (a missing --cwd is procctx's failure, 125, even though it is ENOENT).
-  // These are the two places procctx's spawn words such failures.
-  const std::string& m = e.message();
-  bool exec_stage = e.code().category() == std::system_category() &&
-                    (m.find(": not found on PATH") != std::string::npos ||
-                     m.find(": found on PATH but not executable") != std::string::npos ||
-                     m.find(": exec ") != std::string::npos);
-  if (!exec_stage) return {kExitFailure, m};
-  int code = e.code() == std::errc::no_such_file_or_directory ? kExitNotFound : kExitCannotRun;
-  return {code, "failed to run command " + quote(program) + ": " + std::strerror(e.code().value())};
+  bool not_found = e.code() == errc::not_found;
+  if (!not_found && e.code() != errc::not_executable) return {kExitFailure, e.message()};
+  return {not_found ? kExitNotFound : kExitCannotRun,
+          "failed to run command " + quote(program) + ": " + e.os_error().message()};
 }
 
 std::optional<double> parse_gnu_duration(std::string_view text) {
