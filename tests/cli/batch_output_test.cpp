@@ -32,6 +32,16 @@ TEST_F(BatchOutput, AReaderThatGoesAwayHaltsTheRunAsASignalWould) {
   EXPECT_NE(r.err.find("stdout"), std::string::npos) << r.err;
 }
 
+TEST_F(BatchOutput, WithLineBufferTooAReaderThatGoesAwayOrAFullDiskIsNoSilentSuccess) {
+  auto gone = bash("$P batch -j1 -q --line-buffer -- 'seq 20000; sleep 0.2; : {}' ::: $(seq 50) | head -1; "
+                   "echo \"status ${PIPESTATUS[0]}\"");
+  EXPECT_EQ(gone.out, "1\nstatus 141\n") << gone.err;
+  EXPECT_LT(gone.wall, 8s);
+  auto full = bash("$P batch -q --line-buffer -- echo ::: a b c >/dev/full");
+  EXPECT_EQ(full.status.code(), 255) << full.err;
+  EXPECT_NE(full.err.find("stdout: No space left on device: the output of 3 job(s)"), std::string::npos) << full.err;
+}
+
 TEST_F(BatchOutput, AFullDiskIsReportedAndTheRunFails) {
   auto r = bash("$P batch -q --summary-json $D/s.json -- echo ::: a b c >/dev/full");
   EXPECT_EQ(r.status.code(), 255) << r.err;

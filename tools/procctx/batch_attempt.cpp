@@ -16,11 +16,21 @@ constexpr off_t kTailBytes = 1024;
 Command command_for(const Config& cfg, const Attempt& a, int child_out, int child_err) {
   const Job& j = a.spec;
   Command cmd{a.argv[0], {a.argv.begin() + 1, a.argv.end()}};
-  if (a.direct) cmd.arg0(j.words[0]);  // argv[0] as the shell would have given it
+  if (a.direct) {
+    cmd.arg0(j.words[0]);  // argv[0] as the shell would have given it
+    cmd.shell_fallback();  // a script without #! runs with /bin/sh, as the shell would run it
+  }
+  if (cfg.line_buffer && !cfg.results) {
+    // Whole lines, straight from procctx's loop to our stdout and stderr;
+    // when stdout's reader goes away the job is stopped (the runner then halts).
+    cmd.out(Stdio::relay(STDOUT_FILENO, {.whole_lines = true, .line_prefix = a.output.tag}))
+        .err(Stdio::relay(STDERR_FILENO,
+                          {.whole_lines = true, .line_prefix = a.output.tag, .on_broken_pipe = BrokenPipe::ignore}));
+  } else {
+    cmd.out(Stdio::fd(child_out)).err(Stdio::fd(child_err));
+  }
   cmd.path_lookup(PathLookup::allow_relative)
       .in(Stdio::null())
-      .out(Stdio::fd(child_out))
-      .err(Stdio::fd(child_err))
       .tree(cfg.tree)
       .stop(cfg.stop)
       .leftovers(Leftovers::kill)
@@ -57,7 +67,7 @@ AttemptEnd attempt_end(const Config& cfg, const Attempt& a, const Completed& c, 
     Duration own = a.spec.timeout ? *a.spec.timeout : cfg.timeout.value_or(Duration::max());
     bool own_first = own != Duration::max() && (!run_deadline || a.started + own <= *run_deadline);
     (own_first ? end.timed_out : end.run_deadline) = true;
-  } else if (c.stop_reason == StopReason::canceled) {
+  } else if (c.stop_reason == StopReason::canceled || c.stop_reason == StopReason::broken_pipe) {
     end.interrupted = true;
   }
   return end;
@@ -75,7 +85,7 @@ JobRecord record_of(const Config& cfg, const Attempt& a, const Completed& c, std
   if (c.status.signaled()) rec.signal = c.status.signal();
   if (end.timed_out) rec.stop = "timeout";
   if (end.run_deadline) rec.stop = "deadline";
-  if (end.interrupted) rec.stop = halted ? "halt" : "interrupted";
+  if (end.interrupted) rec.stop = halted || c.stop_reason == StopReason::broken_pipe ? "halt" : "interrupted";
   return rec;
 }
 

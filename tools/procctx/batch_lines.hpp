@@ -1,84 +1,55 @@
-// batch_lines.hpp — --line-buffer: the jobs' output goes to procctx's stdout
-// and stderr as whole lines while the jobs run (lines of different jobs
-// interleave, never the bytes of one line), with --tag prefixes, also into
-// --results files when asked.
-//
-// This relays pipes on one thread of its own until procctx's library
-// relays a child's output to a caller's fd by itself (Stdio::relay with
-// whole_lines and line_prefix); then the runner hands the pipes to it and
-// this file goes away. Only --line-buffer starts the thread.
+// batch_lines.hpp — --line-buffer together with --results: each job writes
+// into its DIR/SEQ/stdout and stderr, and what they gain is printed on
+// procctx's stdout and stderr in whole lines (with --tag prefixes) while the
+// job runs, so both keep every byte. The runner looks every 50 ms and when
+// a job ends. (Without --results, procctx's own relay, Stdio::relay with
+// whole lines, prints the lines: see batch_attempt.)
 #pragma once
 
 #include "batch_output.hpp"
 
-#include <procctx/procctx.hpp>
-
-#include <condition_variable>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 
 namespace procctx::cli::batch {
 
-class LineRelay {
+class LineFollower {
  public:
-  // `on_broken_pipe` runs (on the relay's thread) the first time the reader
-  // of procctx's stdout is found gone.
-  LineRelay(Sink& out, Sink& err, std::function<void()> on_broken_pipe);
-  ~LineRelay();
-  LineRelay(const LineRelay&) = delete;
-  LineRelay& operator=(const LineRelay&) = delete;
-  bool ok() const { return epoll_ >= 0 && wake_ >= 0; }
+  LineFollower(Sink& out, Sink& err) : out_(out), err_(err) {}
 
-  // Pipes for one job; the write ends (the caller gives them to the child
-  // and closes them) are returned. `keep_out`/`keep_err`: --results files
-  // that get a copy of every byte (or -1).
-  struct ChildEnds {
-    FileHandle out, err;
-  };
-  Result<ChildEnds> add(std::size_t token, std::string tag, int keep_out, int keep_err);
+  // Any thread. The fds stay the caller's; they must stay open until finish().
+  void add(std::size_t token, std::string tag, int out_fd, int err_fd);
+  // The runner's thread: prints the whole lines the files have gained.
+  void follow();
+  bool following() const;
 
-  // After the job ended: relays what is left until both pipes reach EOF or
-  // `until` passes (something the job left behind holds them), then stops.
   struct Totals {
     std::uint64_t out_bytes = 0, err_bytes = 0;
     std::string err_tail;
   };
-  Totals finish(std::size_t token, TimePoint until);
-
-  // A line of procctx's own on stderr, never inside a job's line.
-  void note(std::string_view text);
+  // After the job ended: the rest (a last line without its newline gets
+  // one), and stops following it.
+  Totals finish(std::size_t token);
 
  private:
   struct Stream {
     int fd = -1;
-    Sink* sink = nullptr;
-    int keep = -1;
+    off_t offset = 0;
     std::string partial;
-    std::uint64_t bytes = 0;
+    Sink* sink = nullptr;
   };
   struct Job {
     std::string tag;
     Stream streams[2];
     std::string err_tail;
   };
-  void loop();
-  void pump(std::size_t token, int which);
-  void close_stream(Job& job, int which);
-  void emit(Stream& s, bool at_eof, const std::string& tag);
+  void pump(Job& job, int which, bool at_end);
 
   Sink& out_;
   Sink& err_;
-  std::function<void()> on_broken_pipe_;
-  bool told_broken_ = false;
-  int epoll_ = -1, wake_ = -1;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  mutable std::mutex mu_;
   std::map<std::size_t, Job> jobs_;
-  bool stop_ = false;
-  std::thread thread_;
 };
 
 }  // namespace procctx::cli::batch

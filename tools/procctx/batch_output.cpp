@@ -77,6 +77,12 @@ bool Sink::failed(int err, std::uint64_t bytes) {
   return false;
 }
 
+void Sink::relay_failed(int err, std::uint64_t bytes) {
+  if (err == 0 && bytes == 0) return;
+  failed(err != 0 ? err : EIO, bytes);
+  ++loss_.jobs;
+}
+
 bool Sink::write(std::string_view bytes) {
   if (bytes.empty()) return true;
   if (error_ != 0) return failed(error_, bytes.size());

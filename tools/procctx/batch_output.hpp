@@ -51,6 +51,8 @@ class Sink {
   bool broken_pipe() const { return error_ == EPIPE; }
   // A job's output was cut short here: counts it (call once per job).
   void count_lost_job() { ++loss_.jobs; }
+  // What procctx's relay could not write of a job's output here (errno, bytes).
+  void relay_failed(int err, std::uint64_t bytes);
   std::uint64_t lost_bytes() const { return loss_.bytes; }
   // What was lost, if anything.
   std::optional<WriteLoss> loss() const;

@@ -76,8 +76,9 @@ class Runner {
   RunFiles files_;
   Sink out_, err_;
   Printer printer_;
-  std::unique_ptr<LineRelay> lines_;
+  std::unique_ptr<LineFollower> follower_;  // --line-buffer with --results
   Inbox inbox_;
+  std::optional<SignalWatch> signals_watch_;
   WithCancel run_ctx_{background(), Canceler{}};
   std::optional<Registration> deadline_watch_;
   std::optional<TimePoint> run_deadline_;
@@ -101,7 +102,7 @@ class Runner {
 
   // The runner's thread only.
   std::vector<JobRecord> records_;  // only for --report
-  std::atomic<bool> pipe_broke_{false};  // set by the line relay's thread
+  bool pipe_broke_ = false;  // a relayed job found stdout's reader gone
   bool broken_pipe_ = false, own_failure_ = false;
   int signals_ = 0, first_signal_ = 0;
   TimePoint began_{}, last_progress_{};
@@ -126,13 +127,9 @@ Runner::Runner(const Config& c, JobList jobs, RunFiles files)
   tty_ = ::isatty(STDERR_FILENO) != 0;
 }
 
-void Runner::write_err(std::string_view text) {
-  if (lines_) {
-    lines_->note(text);
-  } else {
-    err_.write(text);
-  }
-}
+// procctx's own lines on stderr: each one write, so never inside a job's
+// line that procctx's relay writes there too.
+void Runner::write_err(std::string_view text) { err_.write(text); }
 
 std::string Runner::tag_for(const Job& j) const {
   if (!cfg_.tag && !cfg_.tagstring) return {};
@@ -173,11 +170,9 @@ Result<void> Runner::open_output(Attempt& a, std::size_t token, FileHandle& chil
     a.output.out = std::move(f->out);
     a.output.err = std::move(f->err);
   }
-  if (lines_) {
-    auto ends = lines_->add(token, a.output.tag, a.output.out.fd(), a.output.err.fd());
-    if (!ends) return ends.error();
-    child_out = std::move(ends->out);
-    child_err = std::move(ends->err);
+  if (cfg_.line_buffer) {
+    // Relayed by procctx's loop; with --results, followed from the files.
+    if (follower_) follower_->add(token, a.output.tag, a.output.out.fd(), a.output.err.fd());
     return {};
   }
   if (files_.results) return {};  // the job writes into them itself
@@ -221,7 +216,7 @@ bool Runner::start(Lock& lock, const Scheduler::Start& s) {
   lock.lock();
   if (!p && out_of_fds(p.error().code()) && (sched_.running() > 1 || !ended_.empty())) {
     // Not the job's failure: it starts when a running job has given its fds back.
-    if (lines_) (void)lines_->finish(token, Clock::now());
+    if (follower_) (void)follower_->finish(token);
     if (a.output.pooled) pool_.give_back({std::move(a.output.out), std::move(a.output.err), {}, {}}, 0, 0);
     sched_.hold_back(s);
     return false;
@@ -229,7 +224,7 @@ bool Runner::start(Lock& lock, const Scheduler::Start& s) {
   if (!p) {
     auto failure = opened ? describe_spawn_failure(p.error(), a.direct ? a.spec.words[0] : a.argv[0])
                           : SpawnFailure{kExitFailure, p.error().message()};
-    if (lines_) (void)lines_->finish(token, Clock::now());
+    if (follower_) (void)follower_->finish(token);
     start_failed(std::move(a), failure.text, failure.exit_code);
     return true;
   }
@@ -267,23 +262,35 @@ void Runner::ended(std::size_t token) {
     a.final = !retry_at;
     if (retry_at && a.attempt == 1) ++retried_;  // jobs that needed another attempt
     ended_.emplace(token, std::move(a));
+    inbox_.post_exit(token);  // before what the next start may post, so the log keeps the order
     stop_running_if_asked(lock);
     start_ready(lock);  // the freed slot, now
   }
-  inbox_.post_exit(token);
 }
 
 void Runner::deliver(Attempt& a, std::size_t token, bool last) {
   JobRecord& rec = a.record;
   std::string note = note_for(a, rec, !last);
-  if (lines_) {
-    // Whatever the pipes still hold; a process left holding them was stopped
-    // with the tree (Leftovers::kill), so EOF comes at once.
-    auto t = lines_->finish(token, Clock::now() + std::chrono::seconds(2));
+  if (follower_) {
+    auto t = follower_->finish(token);
     rec.out_bytes = t.out_bytes;
     rec.err_bytes = t.err_bytes;
     if (!rec.success()) rec.stderr_tail = std::move(t.err_tail);
-    if (!note.empty()) lines_->note(note);
+  } else if (cfg_.line_buffer) {
+    // Relayed by procctx: what the job wrote, and what could not be written on.
+    const Completed& c = a.process->wait();
+    rec.out_bytes = c.out.total();
+    rec.err_bytes = c.err.total();
+    for (auto [sink, o] : {std::pair{&out_, &c.out}, std::pair{&err_, &c.err}}) {
+      if (o->error() == std::errc::broken_pipe && sink == &out_) {
+        pipe_broke_ = true;
+      } else if (o->error() || o->dropped() > 0) {
+        sink->relay_failed(o->error().value(), o->dropped());
+      }
+    }
+  }
+  if (cfg_.line_buffer) {
+    if (!note.empty()) write_err(note);
     return;
   }
   a.output.out_size = file_size(a.output.out.fd());
@@ -340,7 +347,7 @@ void Runner::report_failed_starts() {
   for (auto& f : failed) {
     Attempt& a = f.attempt;
     std::string note = "procctx batch: #" + std::to_string(a.spec.seq) + " " + f.message + "\n";
-    if (lines_) {
+    if (cfg_.line_buffer) {
       write_err(note);
     } else {
       // Through the printer even without output, so --keep-order knows this job is done.
@@ -369,16 +376,15 @@ void Runner::stop_running_if_asked(Lock&) {
 }
 
 void Runner::check_stdout() {
-  if (broken_pipe_ || !(out_.broken_pipe() || pipe_broke_.load())) return;
+  if (broken_pipe_ || !(out_.broken_pipe() || pipe_broke_)) return;
   broken_pipe_ = true;
   write_err(std::string{"procctx batch: "} + kBrokenPipe + "; stopping the running jobs\n");
   halt(HaltPolicy::When::now, kBrokenPipe);
 }
 
 void Runner::on_mail(const Inbox::Mail& m) {
-  for (int i = 0; i < m.signals; ++i) {
-    int sig = ++signals_ == 1 ? m.first_signal : m.last_signal;
-    if (signals_ == 1) first_signal_ = sig;
+  for (int sig : m.signals) {
+    if (++signals_ == 1) first_signal_ = sig;
     std::string name = signal_name(sig);
     if (signals_ == 1 && !cfg_.first_signal_now) {
       std::string list = "\nprocctx batch: " + name + ": starting no new job; still running:\n";
@@ -411,6 +417,10 @@ std::optional<TimePoint> Runner::next_wake() const {
     TimePoint tick = last_progress_ + (tty_ ? std::chrono::milliseconds(100) : std::chrono::seconds(10));
     if (!wake || tick < *wake) wake = tick;
   }
+  if (follower_ && follower_->following()) {
+    TimePoint tick = Clock::now() + std::chrono::milliseconds(50);
+    if (!wake || tick < *wake) wake = tick;
+  }
   return wake;
 }
 
@@ -441,17 +451,13 @@ void Runner::progress(bool force) {
 
 int Runner::run() {
   ::signal(SIGPIPE, SIG_IGN);  // a reader that goes away is an EPIPE, handled; children get the default back
-  if (cfg_.line_buffer) {
-    lines_ = std::make_unique<LineRelay>(out_, err_, [this] {
-      pipe_broke_.store(true);
-      inbox_.wake();
-    });
-    if (!lines_->ok()) {
-      write_err(std::string{"procctx batch: cannot relay output lines: "} + std::strerror(errno) + "\n");
-      return kExitOwnFailure;
-    }
+  if (cfg_.line_buffer && files_.results) follower_ = std::make_unique<LineFollower>(out_, err_);
+  auto watch = on_signal({SIGINT, SIGTERM, SIGHUP}, [this](int sig) { inbox_.post_signal(sig); });
+  if (!watch) {
+    write_err("procctx batch: cannot watch SIGINT, SIGTERM and SIGHUP: " + watch.error().message() + "\n");
+    return kExitOwnFailure;
   }
-  inbox_.catch_signals();
+  signals_watch_.emplace(std::move(*watch));
   began_ = Clock::now();
   began_unix_ = unix_now();
   last_progress_ = tty_ ? TimePoint{} : began_;  // off a terminal: the first line after 10 s
@@ -468,6 +474,7 @@ int Runner::run() {
       wake = next_wake();
     }
     on_mail(inbox_.wait(wake));
+    if (follower_) follower_->follow();
     progress(false);
   }
   return wrap_up();
@@ -509,7 +516,7 @@ Summary Runner::summary() {
 }
 
 int Runner::wrap_up() {
-  lines_.reset();  // every job has ended: nothing is relayed any more
+  signals_watch_.reset();
   printer_.flush();
   if (!cfg_.quiet) {
     progress(true);
