@@ -84,6 +84,17 @@ TEST_F(BatchOutput, KeepOrderWaitsForItsTurnWithoutHoldingFileDescriptors) {
   EXPECT_EQ(slurp(path("err")), expected_err);
 }
 
+TEST_F(BatchOutput, KeepOrderPassesBigWaitingOutputsThroughAPipeWhole) {
+  // Jobs 2-5 wait in the spool while job 1 runs; their pages go to a pipe
+  // (the capture) by sendfile while the spool gives its space back.
+  auto r = batch({"-q", "-k", "-j5", "--", "[ {} = 1 ] && sleep 0.5; head -c 700000 /dev/zero | tr '\\0' {}", ":::",
+                  "1", "2", "3", "4", "5"});
+  EXPECT_EQ(r.status.code(), 0) << r.err;
+  std::string expected;
+  for (char c : std::string{"12345"}) expected += std::string(700000, c);
+  EXPECT_TRUE(r.out == expected) << "output differs (" << r.out.size() << " bytes)";
+}
+
 TEST_F(BatchOutput, ALeftoverWriterNeverLandsInAnotherJobsOutput) {
   // Job 1 leaves a process outside its process group that writes later; job 2
   // runs in the same slot meanwhile.
