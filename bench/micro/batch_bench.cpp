@@ -7,7 +7,9 @@
 // --summary-json, beside the Group's, measured in this process), and its
 // peak memory with a list of 100,000 jobs.
 //
-//   batch_bench [--jobs N] [--reps R] [--parallel-jobs M] [--memory-jobs K]
+//   batch_bench [--jobs N] [--reps R] [--parallel-jobs M] [--memory-jobs K] [--cli PATH]
+//
+// --cli runs another procctx binary (an older build, to compare).
 //
 // GNU parallel starts a Perl process per job and manages a few hundred jobs/s
 // here, so it runs fewer jobs (--parallel-jobs) and is compared by rate.
@@ -112,10 +114,13 @@ void verdict(const char* what, double ours, double ref, const char* ref_name, do
 
 int main(int argc, char** argv) {
   int jobs = 6'000, reps = 3, parallel_jobs = 300, memory_jobs = 100'000;
+  std::string cli_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     int v = std::atoi(argv[i + 1]);
-    if (a == "--jobs") {
+    if (a == "--cli") {
+      cli_path = argv[i + 1];
+    } else if (a == "--jobs") {
       jobs = v;
     } else if (a == "--reps") {
       reps = v;
@@ -124,7 +129,8 @@ int main(int argc, char** argv) {
     } else if (a == "--memory-jobs") {
       memory_jobs = v;
     } else {
-      std::fprintf(stderr, "batch_bench: unknown option %s (--jobs --reps --parallel-jobs --memory-jobs)\n", a.c_str());
+      std::fprintf(stderr, "batch_bench: unknown option %s (--jobs --reps --parallel-jobs --memory-jobs --cli)\n",
+                   a.c_str());
       return 2;
     }
   }
@@ -132,7 +138,7 @@ int main(int argc, char** argv) {
   std::printf("\n== summary ==\nW7b procctx batch: SKIPPED (built without the CLI)\n");
   return 0;
 #else
-  const std::string cli = PROCCTX_CLI;
+  const std::string cli = cli_path.empty() ? std::string{PROCCTX_CLI} : cli_path;
   char dir_template[] = "/tmp/procctx-batch-bench-XXXXXX";
   std::string dir = ::mkdtemp(dir_template);
   int per_rep = std::max(1, jobs / reps);
