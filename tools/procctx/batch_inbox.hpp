@@ -28,6 +28,10 @@ class Inbox {
     std::vector<int> signals;         // in the order they arrived
   };
   // Blocks until something was posted or `until` passes (nullopt: no limit).
+  // When only ends were posted, it lingers a few milliseconds for more (up
+  // to a handful), so that at thousands of ends a second the runner wakes
+  // for many at once instead of competing with procctx's loop thread for a
+  // CPU at every one; a signal or wake() ends the wait at once.
   Mail wait(std::optional<TimePoint> until);
 
  private:
@@ -37,6 +41,7 @@ class Inbox {
   std::condition_variable cv_;
   Mail mail_;
   bool woken_ = false;
+  bool urgent_ = false;  // a signal or wake(): no lingering
   bool waiting_ = false;  // a post must notify; otherwise the waiter looks before it sleeps
 };
 

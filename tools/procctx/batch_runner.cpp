@@ -56,7 +56,7 @@ class Runner {
   // The loop thread: an attempt's outcome is known.
   void ended(std::size_t token);
   // The runner's thread.
-  void complete(std::size_t token);
+  void complete(Attempt a, std::size_t token);
   void report_failed_starts();
   void deliver(Attempt& a, std::size_t token, bool last);
   void log(const JobRecord& rec);
@@ -244,8 +244,9 @@ void Runner::start_failed(Attempt a, std::string message, int exit_code) {
   end.start_failed = true;
   sched_.finished(a.job, a.slot, end, Clock::now());
   a.record = start_failed_record(a, message, exit_code);
+  // Reported by the runner's thread after the ends it is told of now (from
+  // ended(): the exit posted next; from the runner's own loop: at once).
   failed_starts_.push_back({std::move(a), std::move(message)});
-  inbox_.wake();
 }
 
 void Runner::ended(std::size_t token) {
@@ -262,10 +263,10 @@ void Runner::ended(std::size_t token) {
     a.final = !retry_at;
     if (retry_at && a.attempt == 1) ++retried_;  // jobs that needed another attempt
     ended_.emplace(token, std::move(a));
-    inbox_.post_exit(token);  // before what the next start may post, so the log keeps the order
     stop_running_if_asked(lock);
-    start_ready(lock);  // the freed slot, now
+    start_ready(lock);  // the freed slot, now: before the runner's thread wakes to compete for a CPU
   }
+  inbox_.post_exit(token);
 }
 
 void Runner::deliver(Attempt& a, std::size_t token, bool last) {
@@ -319,15 +320,7 @@ void Runner::log(const JobRecord& rec) {
   }
 }
 
-void Runner::complete(std::size_t token) {
-  Attempt a;
-  {
-    std::lock_guard lock{mu_};
-    auto it = ended_.find(token);
-    if (it == ended_.end()) return;
-    a = std::move(it->second);
-    ended_.erase(it);
-  }
+void Runner::complete(Attempt a, std::size_t token) {
   AttemptEnd end;
   a.record = record_of(cfg_, a, a.process->wait(), run_deadline_, a.halted, end);
   a.record.final = a.final;
@@ -398,7 +391,16 @@ void Runner::on_mail(const Inbox::Mail& m) {
       halt(HaltPolicy::When::now, "procctx batch received " + name + (signals_ > 1 ? " twice" : ""));
     }
   }
-  for (std::size_t token : m.exited) complete(token);
+  std::map<std::size_t, Attempt> ended;
+  if (!m.exited.empty()) {
+    std::lock_guard lock{mu_};  // once for all of them
+    for (std::size_t token : m.exited) {
+      if (auto node = ended_.extract(token)) ended.insert(std::move(node));
+    }
+  }
+  for (std::size_t token : m.exited) {
+    if (auto it = ended.find(token); it != ended.end()) complete(std::move(it->second), token);
+  }
   report_failed_starts();
   if (run_ctx_.ctx.done()) {
     bool halted = false;
@@ -471,7 +473,7 @@ int Runner::run() {
       start_ready(lock);
       stop_running_if_asked(lock);
       if (sched_.all_done() && ended_.empty() && failed_starts_.empty()) break;
-      wake = next_wake();
+      wake = failed_starts_.empty() ? next_wake() : std::optional<TimePoint>{Clock::now()};
     }
     on_mail(inbox_.wait(wake));
     if (follower_) follower_->follow();
