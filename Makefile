@@ -45,12 +45,18 @@ docs:
 	doxygen docs/Doxyfile
 	@echo "API reference: build/docs/html/index.html"
 
-# A Debian package of the release build: library, headers, CLI, man page,
-# completions and docs (install it with apt install ./build/release/pkg/procctx_*.deb).
+# Debian packages of the release build, split as Debian splits a library
+# (cmake/ProcctxPackage.cmake): libprocctx0 (the shared library),
+# libprocctx-dev (headers, static library, CMake and pkg-config files, docs)
+# and procctx (the command, its man page, completions and report schemas).
+# Install them with apt install ./build/release/pkg/*.deb. A packager names
+# the maintainer and homepage: make deb DEB_OPTIONS='-DPROCCTX_DEB_MAINTAINER="Name <mail>" -DPROCCTX_HOMEPAGE=URL'.
+DEB_OPTIONS ?=
 deb:
 	@bash scripts/deps.sh deb
-	cmake --preset release >/dev/null
+	cmake --preset release $(DEB_OPTIONS) >/dev/null
 	cmake --build --preset release -j $(JOBS)
+	rm -f build/release/pkg/*.deb
 	cd build/release && cpack -G DEB -B pkg
 	@ls build/release/pkg/*.deb
 

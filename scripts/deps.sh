@@ -7,7 +7,12 @@ set -euo pipefail
 
 want=(cmake ninja-build g++ make pkg-config nlohmann-json3-dev)
 case "${1:-build}" in
-  test)  want+=(clang libgtest-dev libgmock-dev libbenchmark-dev dpkg-dev) ;;  # dpkg-dev: the .deb test
+  # dpkg-dev: the .deb test; python3-jsonschema: the report schemas' tests; libasio-dev and
+  # libboost1.81-dev: procctx/asio.hpp's tests and example (Boost 1.81 rather than libboost-dev,
+  # 1.74, which conflicts with the benchmarks' 1.81); perl, xz-utils: coreutils' own timeout
+  # tests (tests/cli/coreutils_timeout.sh); universal-ctags, python3: scripts/structure.sh.
+  test)  want+=(clang libgtest-dev libgmock-dev libbenchmark-dev dpkg-dev python3-jsonschema libasio-dev
+                libboost1.81-dev perl xz-utils universal-ctags python3) ;;
   docs)  want+=(doxygen) ;;
   deb)   want+=(dpkg-dev) ;;
   bench) want+=(libbenchmark-dev golang-1.19-go parallel python3 libboost1.81-dev nodejs) ;;

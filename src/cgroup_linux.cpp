@@ -1,9 +1,14 @@
 #include "cgroup_linux.hpp"
 
+#include "proc_linux.hpp"
+
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cerrno>
 #include <csignal>
-#include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include <fcntl.h>
@@ -14,44 +19,17 @@ namespace procctx::detail::cgroup {
 namespace fs = std::filesystem;
 namespace {
 
-// mountinfo escapes spaces and the like as \ooo.
-std::string unescape(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      int v = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
-      out.push_back(static_cast<char>(v));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 Error cgroup_error(std::string message) {
   return Error{make_error_code(errc::invalid_argument), std::move(message)};
 }
 
 std::string read_file_at(int dir, const char* name) {
-  sys::Ret r = sys::call(sys::Call::open, [&] { return ::openat(dir, name, O_RDONLY | O_CLOEXEC); });
-  if (!r.ok()) return {};
-  sys::UniqueFd fd{static_cast<int>(r.value)};
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    sys::Ret n = sys::call(sys::Call::read, [&] { return ::read(fd.get(), buf, sizeof buf); });
-    if (!n.ok() || n.value == 0) break;
-    out.append(buf, static_cast<std::size_t>(n.value));
-  }
-  return out;
+  auto text = sys::read_file_at(dir, name);
+  return text ? std::move(*text) : std::string{};
 }
 
 sys::Ret write_file_at(int dir, const char* name, const std::string& text) {
-  sys::Ret r = sys::call(sys::Call::open, [&] { return ::openat(dir, name, O_WRONLY | O_CLOEXEC); });
-  if (!r.ok()) return r;
-  sys::UniqueFd fd{static_cast<int>(r.value)};
-  return sys::call(sys::Call::write, [&] { return ::write(fd.get(), text.data(), text.size()); });
+  return sys::write_file_at(dir, name, text);
 }
 
 std::vector<pid_t> procs(const Leaf& leaf) {
@@ -64,6 +42,60 @@ std::vector<pid_t> procs(const Leaf& leaf) {
 std::mutex parent_mu;
 std::atomic<unsigned> leaf_seq{0};
 
+// The pid in a leaf's name "procctx-PID-N", or 0 when it is not one of ours.
+pid_t leaf_owner(const char* name) {
+  const char* p = name;
+  if (std::string_view{p}.rfind("procctx-", 0) != 0) return 0;
+  p += 8;
+  char* end = nullptr;
+  long pid = std::strtol(p, &end, 10);
+  if (end == p || *end != '-' || pid <= 0) return 0;
+  char* end2 = nullptr;
+  (void)std::strtoul(end + 1, &end2, 10);
+  return end2 != end + 1 && *end2 == '\0' ? static_cast<pid_t>(pid) : 0;
+}
+
+// rmdir of `dir` after its sub-cgroups (a command may make its own); the
+// kernel refuses (EBUSY) while any process is inside, which is what keeps a
+// leaf whose escapees still run.
+void remove_tree(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator{dir, ec}) {
+    if (e.is_directory(ec) && !e.is_symlink(ec)) remove_tree(e.path());
+  }
+  (void)sys::remove_dir(dir.c_str());
+}
+
+// A procctx killed with SIGKILL never removes its leaves; its children die
+// with it (parent_death_signal), leaving the leaves empty. The first leaf a
+// process makes under a parent removes such leaves there: named for a pid
+// that no longer runs, and not made in the last two seconds (a pid from
+// another PID namespace sharing this cgroup says nothing here, and its
+// leaf is empty only between mkdir and clone, or after its child is gone).
+void remove_orphan_leaves(const fs::path& parent) {
+  static std::mutex mu;
+  static std::set<fs::path> cleaned;
+  {
+    std::lock_guard lock{mu};
+    if (!cleaned.insert(parent).second) return;
+  }
+  for (const auto& name : sys::list_dir(parent.string())) {
+    pid_t owner = leaf_owner(name.c_str());
+    if (owner == 0 || owner == ::getpid()) continue;
+    sys::Ret alive = sys::kill(owner, 0);
+    if (alive.ok() || alive.err != ESRCH) continue;  // running (or not ours to ask)
+    fs::path leaf = parent / name;
+    std::error_code ec;
+    auto status = fs::symlink_status(leaf, ec);
+    if (ec || !fs::is_directory(status)) continue;
+    auto changed = fs::last_write_time(leaf, ec);
+    if (ec) continue;
+    auto age = fs::file_time_type::clock::now() - changed;
+    if (age < std::chrono::seconds(2)) continue;
+    remove_tree(leaf);
+  }
+}
+
 }  // namespace
 
 Result<fs::path> default_parent() {
@@ -72,28 +104,12 @@ Result<fs::path> default_parent() {
   std::lock_guard lock{parent_mu};
   if (*cached) return **cached;
 
-  // Our own cgroup: the "0::" line of /proc/self/cgroup.
-  std::ifstream cg{"/proc/self/cgroup"};
-  std::string line, own;
-  while (std::getline(cg, line)) {
-    if (line.rfind("0::", 0) == 0) own = line.substr(3);
-  }
-  if (own.empty()) return cgroup_error("no cgroup v2 membership in /proc/self/cgroup");
-
-  // Where cgroup2 is mounted, and which part of the hierarchy it shows.
-  std::ifstream mi{"/proc/self/mountinfo"};
-  while (std::getline(mi, line)) {
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream tail{line.substr(dash + 3)};
-    std::string fstype;
-    tail >> fstype;
-    if (fstype != "cgroup2") continue;
-    std::istringstream head{line.substr(0, dash)};
-    std::string id, parent, devno, root, mount;
-    head >> id >> parent >> devno >> root >> mount;
-    root = unescape(root);
-    mount = unescape(mount);
+  // Our own cgroup (the "0::" line of /proc/self/cgroup), inside the view
+  // of one of the cgroup2 mounts.
+  auto own_line = proc::self_cgroup();
+  if (!own_line || own_line->empty()) return cgroup_error("no cgroup v2 membership in /proc/self/cgroup");
+  const std::string& own = *own_line;
+  for (const auto& [root, mount] : proc::cgroup2_mounts()) {
     // Our cgroup must lie inside this mount's view ("/a" holds "/a/b", not "/ab").
     bool inside = root == "/" || (own.rfind(root, 0) == 0 && (own.size() == root.size() || own[root.size()] == '/'));
     if (!inside) continue;
@@ -115,6 +131,7 @@ Result<Leaf> create_leaf(const fs::path& given, const CgroupLimits& limits) {
     if (!d) return std::move(d).error();
     parent = *d;
   }
+  remove_orphan_leaves(parent);
   Leaf leaf;
   for (int attempt = 0;; ++attempt) {
     leaf.path = parent / ("procctx-" + std::to_string(::getpid()) + "-" + std::to_string(leaf_seq++));
@@ -128,7 +145,7 @@ Result<Leaf> create_leaf(const fs::path& given, const CgroupLimits& limits) {
   const char* p = leaf.path.c_str();
   sys::Ret r = sys::call(sys::Call::open, [&] { return ::open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
   if (!r.ok()) {
-    ::rmdir(p);
+    (void)sys::remove_dir(p);
     return sys::error(r, "open cgroup " + leaf.path.string());
   }
   leaf.dir.reset(static_cast<int>(r.value));
@@ -187,11 +204,7 @@ bool populated(const Leaf& leaf) {
 
 std::vector<ProcessRef> members(const Leaf& leaf) {
   std::vector<ProcessRef> out;
-  for (pid_t pid : procs(leaf)) {
-    std::string comm;
-    std::ifstream{"/proc/" + std::to_string(pid) + "/comm"} >> comm;
-    out.push_back({pid, comm});
-  }
+  for (pid_t pid : procs(leaf)) out.push_back({pid, proc::comm(pid)});
   return out;
 }
 
@@ -218,7 +231,7 @@ void release(Leaf& leaf) {
     }
   }
   leaf.dir.reset();
-  ::rmdir(leaf.path.c_str());
+  (void)sys::remove_dir(leaf.path.c_str());
 }
 
 }  // namespace procctx::detail::cgroup

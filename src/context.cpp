@@ -1,7 +1,8 @@
 #include <procctx/context.hpp>
 
-#include "loop_linux.hpp"
+#include "context_internal.hpp"
 #include "sys_linux.hpp"
+#include "timers.hpp"
 
 #include <condition_variable>
 #include <mutex>
@@ -44,7 +45,7 @@ struct ContextState : std::enable_shared_from_this<ContextState> {
   ContextState* next_sibling = nullptr;
   bool linked = false;
 
-  Loop::Id timer = 0;                                 // own deadline timer, 0 if none
+  Timers::Id timer = 0;                               // own deadline timer, 0 if none
   bool timer_missing = false;                         // the loop refused the timer: check the clock
   sys::UniqueFd event;                                // fd(), created on demand
   std::unique_ptr<std::stop_source> stop_source;      // stop_token(), on demand
@@ -58,6 +59,7 @@ struct Access {
 };
 
 std::atomic<std::size_t> live_registrations{0};
+std::size_t context_registrations() noexcept { return live_registrations.load(std::memory_order_relaxed); }
 
 namespace {
 
@@ -112,7 +114,7 @@ void run_callbacks(ContextState& s) noexcept {
 // already ended.
 void end_one(ContextState& s, std::error_code err, const std::shared_ptr<const std::string>& cause,
              std::vector<std::shared_ptr<ContextState>>& work) noexcept {
-  Loop::Id timer;
+  Timers::Id timer;
   std::stop_source* stop = nullptr;
   {
     std::lock_guard lock{s.mu};
@@ -131,7 +133,7 @@ void end_one(ContextState& s, std::error_code err, const std::shared_ptr<const s
   }
   s.cv.notify_all();
   if (timer != 0) {
-    if (Loop* loop = Loop::running()) loop->cancel_timer(timer);
+    if (Timers* t = running_timers()) t->cancel_timer(timer);
   }
   if (stop) stop->request_stop();
   run_callbacks(s);
@@ -178,11 +180,41 @@ std::shared_ptr<ContextState> make_child(const std::shared_ptr<ContextState>& pa
 void check_missing_timer(const std::shared_ptr<ContextState>& s) noexcept {
   for (ContextState* p = s.get(); p; p = p->parent.get()) {
     if (p->timer_missing && !p->is_done.load(std::memory_order_acquire) && p->deadline &&
-        Clock::now() >= *p->deadline) {
+        detail::now() >= *p->deadline) {
       end(p->shared_from_this(), make_error_code(errc::deadline_exceeded), nullptr);
       return;
     }
   }
+}
+
+// One timer holding a weak reference: the context ends at `deadline`
+// unless it is gone or ended first. Without timers, the clock is checked
+// whenever the context is asked.
+void arm_deadline(const std::shared_ptr<ContextState>& s, TimePoint deadline) {
+  auto t = timers();
+  if (!t) {
+    s->timer_missing = true;
+    return;
+  }
+  std::weak_ptr<ContextState> weak = s;
+  auto id = (*t)->add_timer(deadline, [weak] {
+    if (auto strong = weak.lock()) {
+      {
+        std::lock_guard lock{strong->mu};
+        strong->timer = 0;  // it has fired; nothing to cancel later
+      }
+      end(strong, make_error_code(errc::deadline_exceeded), nullptr);
+    }
+  });
+  if (!id) {
+    s->timer_missing = true;
+    return;
+  }
+  std::lock_guard lock{s->mu};
+  if (s->is_done.load(std::memory_order_relaxed))
+    (*t)->cancel_timer(*id);
+  else
+    s->timer = *id;
 }
 
 }  // namespace
@@ -197,7 +229,7 @@ void FromToken::operator()() const noexcept {
 ContextState::~ContextState() {
   from.reset();  // waits for a stop callback running on another thread
   if (timer != 0) {
-    if (Loop* loop = Loop::running()) loop->cancel_timer(timer);
+    if (Timers* t = running_timers()) t->cancel_timer(timer);
   }
   if (parent) {
     std::lock_guard lock{parent->mu};
@@ -244,30 +276,35 @@ void Context::wait() const {
 }
 
 bool Context::wait_for(Duration d) const {
-  auto now = Clock::now();
+  auto now = detail::now();
   return wait_until(d >= TimePoint::max() - now ? TimePoint::max() : now + d);
 }
 
 bool Context::wait_until(TimePoint t) const {
   if (!state_) {
-    std::this_thread::sleep_until(t);
+    // background() never ends: sleep out the time, on the timers' clock.
+    for (auto now = detail::now(); now < t; now = detail::now()) std::this_thread::sleep_for(t - now);
     return false;
   }
   std::unique_lock lock{state_->mu};
   for (;;) {
     if (state_->is_done.load(std::memory_order_acquire)) return true;
-    // With a missing timer, no one else would wake us at the deadline.
+    // Sleep until `t` or the deadline, whichever is first, counted on the
+    // timers' clock (which a test clock moves by hand): a missing timer is
+    // then covered by done()'s own check of the clock.
     TimePoint until = t;
     if (state_->deadline && *state_->deadline < until) until = *state_->deadline;
-    if (state_->cv.wait_until(lock, until) == std::cv_status::timeout) {
-      lock.unlock();
-      bool d = done();
-      if (d || Clock::now() >= t) return d;
-      lock.lock();
-      // Past the deadline, its timer is due on the loop any moment: wait
-      // for the notification in small steps rather than spin.
-      if (state_->cv.wait_for(lock, std::chrono::milliseconds(1)) == std::cv_status::no_timeout) continue;
+    auto left = until - detail::now();
+    if (left > Duration::zero()) {
+      if (state_->cv.wait_for(lock, left) == std::cv_status::no_timeout) continue;
     }
+    lock.unlock();
+    bool d = done();
+    if (d || detail::now() >= t) return d;
+    lock.lock();
+    // Past the deadline, its timer is due on the loop any moment: wait for
+    // the notification in small steps rather than spin.
+    (void)state_->cv.wait_for(lock, std::chrono::milliseconds(1));
   }
 }
 
@@ -410,40 +447,17 @@ WithCancel with_deadline(const Context& parent, TimePoint deadline) {
     return {Access::context(s), Access::canceler(s)};
   }
   s->deadline = deadline;
-  if (deadline <= Clock::now()) {
+  if (deadline <= detail::now()) {
     detail::end(s, make_error_code(errc::deadline_exceeded), nullptr);
     return {Access::context(s), Access::canceler(s)};
   }
   if (deadline == TimePoint::max()) return {Access::context(s), Access::canceler(s)};
-  auto loop = detail::Loop::get();
-  if (loop) {
-    std::weak_ptr<ContextState> weak = s;
-    auto id = (*loop)->add_timer(deadline, [weak] {
-      if (auto strong = weak.lock()) {
-        {
-          std::lock_guard lock{strong->mu};
-          strong->timer = 0;  // it has fired; nothing to cancel later
-        }
-        detail::end(strong, make_error_code(errc::deadline_exceeded), nullptr);
-      }
-    });
-    if (id) {
-      std::lock_guard lock{s->mu};
-      if (s->is_done.load(std::memory_order_relaxed))
-        (*loop)->cancel_timer(*id);
-      else
-        s->timer = *id;
-    } else {
-      s->timer_missing = true;
-    }
-  } else {
-    s->timer_missing = true;
-  }
+  detail::arm_deadline(s, deadline);
   return {Access::context(s), Access::canceler(s)};
 }
 
 WithCancel with_timeout(const Context& parent, Duration timeout) {
-  auto now = Clock::now();
+  auto now = detail::now();
   TimePoint deadline = timeout >= TimePoint::max() - now ? TimePoint::max() : now + timeout;
   return with_deadline(parent, deadline);
 }

@@ -1,8 +1,10 @@
+// group.cpp — Group: bounded, structured concurrency over processes.
 #include <procctx/group.hpp>
 
 #include "child_linux.hpp"
-#include "sys_linux.hpp"
 #include "trace.hpp"
+
+#include <thread>
 
 #include <condition_variable>
 #include <deque>
@@ -16,7 +18,8 @@ struct GroupState : std::enable_shared_from_this<GroupState> {
     Command cmd;
     SourceLocation where;
     std::optional<Process> process;
-    Canceler cancel;  // of the job's own context
+    Canceler cancel;                   // of the job's own context
+    std::weak_ptr<ChildState> state;  // to see it released
   };
 
   GroupOptions options;
@@ -33,6 +36,14 @@ struct GroupState : std::enable_shared_from_this<GroupState> {
   std::size_t settled = 0;  // jobs with an outcome
 
   bool slot_free_locked() const { return options.limit == 0 || running < options.limit; }
+
+  // "'gzip' exited 1 (command #3: gzip -9 a.log)": which of many similar ones it was.
+  static std::string failure(std::size_t i, const Completed& c) {
+    std::string argv;
+    for (const auto& a : c.argv) argv += (argv.empty() ? "" : " ") + a;
+    std::string name = c.argv.empty() ? std::string{"command"} : "'" + c.argv[0] + "'";
+    return name + " " + c.status.to_string() + " (command #" + std::to_string(i + 1) + ": " + argv + ")";
+  }
 
   // Starts queued jobs while slots are free; returns the cause to cancel
   // the group with (fail-fast on a spawn error), if any.
@@ -56,10 +67,11 @@ struct GroupState : std::enable_shared_from_this<GroupState> {
         out.state = Outcome::State::failed_to_start;
         out.error = std::move(p).error();
         ++settled;
-        if (options.fail_fast && !fail) fail = out.error->message();
+        if (options.fail_fast && !fail) fail = "command #" + std::to_string(i + 1) + ": " + out.error->message();
         continue;
       }
       job.cancel = std::move(job_cancel);
+      job.state = SpawnAccess::state(*p);
       job.process.emplace(std::move(*p));
       ++running;
       std::weak_ptr<GroupState> weak = weak_from_this();
@@ -85,10 +97,7 @@ struct GroupState : std::enable_shared_from_this<GroupState> {
       done_process = std::move(jobs[i].process);
       --running;
       ++settled;
-      if (options.fail_fast && !c.status.success() && !ctx.done()) {
-        std::string name = c.argv.empty() ? std::string{"command"} : "'" + c.argv[0] + "'";
-        fail = name + " " + c.status.to_string();
-      }
+      if (options.fail_fast && !c.status.success() && !ctx.done()) fail = failure(i, c);
       if (!fail) fail = start_locked();
     }
     // Outside the lock: cancelling runs context callbacks.
@@ -107,13 +116,25 @@ Group::Group(const Context& parent, GroupOptions options) : state_(std::make_sha
   state_->options = options;
   state_->ctx = ctx;
   state_->cancel_group = std::move(cancel);
-  if (detail::trace::on()) state_->trace_span = detail::trace::group_begin(options);
+  if (detail::trace::on()) state_->trace_span = detail::trace::group_begin(options.limit, options.fail_fast);
 }
 
 Group::~Group() {
   cancel("group destroyed");
   const auto& outcomes = wait();
-  if (state_->trace_span && detail::trace::on()) detail::trace::group_end(state_->trace_span, outcomes);
+  if (state_->trace_span && detail::trace::on()) {
+    std::size_t ok = 0, never = 0;
+    for (const auto& o : outcomes) {
+      if (o.success()) ++ok;
+      if (o.state == Outcome::State::never_started) ++never;
+    }
+    detail::trace::group_end(state_->trace_span, ok, outcomes.size() - ok - never, never);
+  }
+  // Every outcome is in, but the loop may still be finishing with a child
+  // it just reported: once this returns, nothing of the group is left.
+  for (const auto& job : state_->jobs) {
+    while (!job.state.expired()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
 }
 
 std::size_t Group::spawn(Command cmd, SourceLocation where) {
@@ -122,7 +143,7 @@ std::size_t Group::spawn(Command cmd, SourceLocation where) {
   {
     std::lock_guard lock{state_->mu};
     index = state_->jobs.size();
-    state_->jobs.push_back({std::move(cmd), where, std::nullopt, Canceler{}});
+    state_->jobs.push_back({std::move(cmd), where, std::nullopt, Canceler{}, {}});
     state_->outcomes.emplace_back();
     state_->queue.push_back(index);
     fail = state_->start_locked();
@@ -148,60 +169,5 @@ void Group::cancel(std::string cause) {
 }
 
 const Context& Group::context() const noexcept { return state_->ctx; }
-
-Result<PipelineOutcome> Pipeline::run(const Context& parent) const {
-  if (stages_.empty()) return Error{make_error_code(errc::invalid_argument), "pipeline: no stages"};
-  auto [ctx, cancel] = with_cancel(parent);
-  detail::trace::Span span;
-  if (detail::trace::on()) span = detail::trace::pipeline_begin(stages_);
-  std::vector<Process> running;
-  std::optional<Error> failure;
-  detail::sys::UniqueFd upstream;  // read end feeding the next stage
-  for (std::size_t i = 0; i < stages_.size() && !failure; ++i) {
-    Command cmd = stages_[i];
-    detail::sys::UniqueFd downstream_write, next_upstream;
-    if (i + 1 < stages_.size()) {
-      auto p = detail::sys::make_pipe();
-      if (!p) {
-        failure = std::move(p).error().wrap("pipeline stage " + std::to_string(i + 1));
-        break;
-      }
-      downstream_write = std::move(p->write);
-      next_upstream = std::move(p->read);
-      cmd.out(Stdio::fd(downstream_write.get()));
-    }
-    if (upstream) cmd.in(Stdio::fd(upstream.get()));
-    detail::trace::InScope in_pipeline{span};
-    auto p = cmd.spawn(ctx);
-    if (!p) {
-      failure = std::move(p).error().wrap("pipeline stage " + std::to_string(i + 1));
-      break;
-    }
-    running.push_back(std::move(*p));
-    // Our copies of the pipe ends go now, so EOF and EPIPE travel between
-    // the stages as they would in a shell.
-    upstream = std::move(next_upstream);
-  }
-  upstream.reset();
-  if (failure) cancel("a pipeline stage could not start");
-  PipelineOutcome out;
-  for (auto& p : running) out.stages.push_back(p.wait());
-  if (failure) {
-    if (span && detail::trace::on()) detail::trace::pipeline_end(span, failure->message());
-    return std::move(*failure);
-  }
-  out.deciding_stage = out.stages.size() - 1;
-  if (pipefail_) {
-    for (std::size_t i = 0; i < out.stages.size(); ++i) {
-      if (!out.stages[i].status.success()) {
-        out.deciding_stage = i;
-        break;
-      }
-    }
-  }
-  out.status = out.stages[out.deciding_stage].status;
-  if (span && detail::trace::on()) detail::trace::pipeline_end(span, out.status.to_string());
-  return out;
-}
 
 }  // namespace procctx

@@ -1,12 +1,10 @@
 #include "loop_linux.hpp"
-#include "trace.hpp"
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 
 #include <pthread.h>
 #include <sys/epoll.h>
@@ -22,6 +20,10 @@ constexpr Loop::Id kTimerTag = 2;
 
 std::mutex start_mu;
 std::atomic<Loop*> instance{nullptr};
+
+#ifdef PROCCTX_TESTING
+std::atomic<Timers*> installed{nullptr};
+#endif
 
 }  // namespace
 
@@ -39,8 +41,43 @@ Result<Loop*> Loop::get() {
     return std::move(r).error();
   }
   instance.store(loop, std::memory_order_release);
-  trace::from_env();  // read once, at first use
   return loop;
+}
+
+Result<Timers*> timers() {
+#ifdef PROCCTX_TESTING
+  if (Timers* t = installed.load(std::memory_order_acquire)) return t;
+#endif
+  auto loop = Loop::get();
+  if (!loop) return std::move(loop).error();
+  return static_cast<Timers*>(*loop);
+}
+
+Timers* running_timers() noexcept {
+#ifdef PROCCTX_TESTING
+  if (Timers* t = installed.load(std::memory_order_acquire)) return t;
+#endif
+  return Loop::running();
+}
+
+TimePoint now() noexcept {
+#ifdef PROCCTX_TESTING
+  if (Timers* t = installed.load(std::memory_order_acquire)) return t->now();
+#endif
+  return Clock::now();
+}
+
+#ifdef PROCCTX_TESTING
+void install_timers(Timers* t) noexcept { installed.store(t, std::memory_order_release); }
+#endif
+
+Result<void> Loop::add_to_epoll(int fd, Id tag) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = tag;
+  sys::Ret r = sys::call(sys::Call::epoll_ctl, [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev); });
+  if (!r.ok()) return sys::error(r, "procctx loop: epoll_ctl");
+  return {};
 }
 
 Result<void> Loop::start() {
@@ -55,14 +92,8 @@ Result<void> Loop::start() {
                 [] { return ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); });
   if (!r.ok()) return sys::error(r, "procctx loop: timerfd_create");
   timer_.reset(static_cast<int>(r.value));
-  for (const auto& source : {std::pair{wake_.get(), kWakeTag}, std::pair{timer_.get(), kTimerTag}}) {
-    int fd = source.first;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = source.second;
-    r = sys::call(Call::epoll_ctl, [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev); });
-    if (!r.ok()) return sys::error(r, "procctx loop: epoll_ctl");
-  }
+  if (auto a = add_to_epoll(wake_.get(), kWakeTag); !a) return a;
+  if (auto a = add_to_epoll(timer_.get(), kTimerTag); !a) return a;
 
   // The thread starts with every signal blocked, so no handler of the
   // application ever runs on it, and a write to a dead child's pipe gives
@@ -109,8 +140,9 @@ void Loop::unwatch(Id id, int fd) noexcept {
   if (id == 0) return;
   // Deleting can only fail if the fd was already closed or never added;
   // either way the kernel no longer reports it.
-  (void)sys::call(sys::Call::epoll_ctl,
-                  [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); });
+  if (fd >= 0) {
+    (void)sys::call(sys::Call::epoll_ctl, [&] { return ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); });
+  }
   std::shared_ptr<WatchFn> fn;  // destroyed outside the lock
   std::lock_guard lock{mu_};
   if (auto it = watch_fns_.find(id); it != watch_fns_.end()) {
@@ -218,22 +250,43 @@ std::size_t Loop::watches() const {
   return watch_fns_.size();
 }
 
+int Loop::epoll_timeout() const {
+  std::lock_guard lock{mu_};
+  if (!timer_broken_ || timers_.empty()) return -1;
+  // Without a working timerfd the clock is checked after epoll_wait instead.
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first.first - Clock::now()).count();
+  return static_cast<int>(std::clamp<decltype(ms)>(ms, 0, 1000));
+}
+
+void Loop::run_posted(std::vector<std::function<void()>>& batch) {
+  std::uint64_t n;
+  (void)sys::call(sys::Call::read, [&] { return ::read(wake_.get(), &n, sizeof n); });
+  {
+    std::lock_guard lock{mu_};
+    batch.swap(posted_);
+  }
+  for (auto& fn : batch) fn();
+  batch.clear();
+  if (auto hook = wake_hook_.load(std::memory_order_acquire)) hook();
+}
+
+void Loop::dispatch(Id id, std::uint32_t events) {
+  std::shared_ptr<WatchFn> fn;
+  {
+    std::lock_guard lock{mu_};
+    if (auto it = watch_fns_.find(id); it != watch_fns_.end()) fn = it->second;
+  }
+  if (fn) (*fn)(events);
+}
+
 void Loop::run() noexcept {
   std::array<epoll_event, 256> events;
   std::vector<std::function<void()>> batch;
   for (;;) {
-    int timeout = -1;
-    {
-      std::lock_guard lock{mu_};
-      if (timer_broken_ && !timers_.empty()) {
-        auto ms = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first.first - Clock::now()).count();
-        timeout = static_cast<int>(std::clamp<decltype(ms)>(ms, 0, 1000));
-      }
-    }
+    int timeout = epoll_timeout();
     sys::Ret r = sys::call(sys::Call::epoll_wait, [&] {
       return ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
     });
-    // Without a working timerfd the clock is checked here instead.
     if (timeout >= 0) fire_timers();
     if (!r.ok()) {
       // Only EINTR (retried inside call) is expected; anything else would
@@ -241,27 +294,16 @@ void Loop::run() noexcept {
       ::usleep(1000);
       continue;
     }
+    // Every ready event of this wake-up is handled before the next wait:
+    // a cancel of many children reaps them in one pass.
     for (long i = 0; i < r.value; ++i) {
       const epoll_event& ev = events[static_cast<size_t>(i)];
       if (ev.data.u64 == kTimerTag) {
         fire_timers();
       } else if (ev.data.u64 == kWakeTag) {
-        std::uint64_t n;
-        (void)sys::call(sys::Call::read, [&] { return ::read(wake_.get(), &n, sizeof n); });
-        {
-          std::lock_guard lock{mu_};
-          batch.swap(posted_);
-        }
-        for (auto& fn : batch) fn();
-        batch.clear();
-        if (auto hook = wake_hook_.load(std::memory_order_acquire)) hook();
+        run_posted(batch);
       } else {
-        std::shared_ptr<WatchFn> fn;
-        {
-          std::lock_guard lock{mu_};
-          if (auto it = watch_fns_.find(ev.data.u64); it != watch_fns_.end()) fn = it->second;
-        }
-        if (fn) (*fn)(ev.events);
+        dispatch(ev.data.u64, ev.events);
       }
     }
   }

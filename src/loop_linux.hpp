@@ -12,10 +12,11 @@
 // not block.
 #pragma once
 
-#include <procctx/context.hpp>
+#include <procctx/clock.hpp>
 #include <procctx/result.hpp>
 
 #include "sys_linux.hpp"
+#include "timers.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -29,9 +30,9 @@
 
 namespace procctx::detail {
 
-class Loop {
+class Loop final : public Timers {
  public:
-  using Id = std::uint64_t;  // never 0, never reused
+  using Id = Timers::Id;
   using WatchFn = std::function<void(std::uint32_t events)>;
   using TimerFn = std::function<void()>;
 
@@ -41,19 +42,21 @@ class Loop {
   // The loop if it is already running, else nullptr (starts nothing).
   static Loop* running() noexcept;
 
-  // Watches `fd` (level-triggered) until unwatch(). The fd must stay open
-  // until then. fn runs on the loop thread.
+  // Watches `fd` (level-triggered; with EPOLLONESHOT in `events`, once)
+  // until unwatch(). The fd must stay open until then. fn runs on the loop
+  // thread.
   Result<Id> watch(int fd, std::uint32_t events, WatchFn fn);
   // After unwatch returns, fn is not started again (it may be running now
-  // on the loop thread if called from elsewhere).
+  // on the loop thread if called from elsewhere). `fd` may be -1 for a
+  // one-shot watch whose fd is already closed.
   void unwatch(Id id, int fd) noexcept;
   // Changes what a watch waits for (0: nothing, until changed again).
   Result<void> set_events(Id id, int fd, std::uint32_t events) noexcept;
 
-  // Runs fn on the loop thread at `when` unless cancelled first.
-  Result<Id> add_timer(TimePoint when, TimerFn fn);
-  // True when the timer was pending and now never runs.
-  bool cancel_timer(Id id) noexcept;
+  // Timers: fn runs on the loop thread at `when` unless cancelled first.
+  TimePoint now() const noexcept override { return Clock::now(); }
+  Result<Id> add_timer(TimePoint when, TimerFn fn) override;
+  bool cancel_timer(Id id) noexcept override;
 
   // Runs fn on the loop thread soon.
   void post(std::function<void()> fn);
@@ -70,8 +73,12 @@ class Loop {
  private:
   Loop() = default;
   Result<void> start();
+  Result<void> add_to_epoll(int fd, Id tag);
   void run() noexcept;
+  int epoll_timeout() const;
   void fire_timers();
+  void run_posted(std::vector<std::function<void()>>& batch);
+  void dispatch(Id id, std::uint32_t events);
   sys::Ret arm_locked() noexcept;
 
   sys::UniqueFd epoll_, wake_, timer_;

@@ -47,7 +47,9 @@ extern "C" void on_signal_delivery(int sig) {
   int saved = errno;
   if (sig > 0 && sig < kMaxSignal) pending[static_cast<std::size_t>(sig)].fetch_add(1, std::memory_order_relaxed);
   std::uint64_t one = 1;
-  if (int fd = wake_fd.load(std::memory_order_relaxed); fd >= 0) (void)!::write(fd, &one, sizeof one);
+  // A raw write: the seam may take a lock (fault injection), which no
+  // signal handler may.
+  if (int fd = wake_fd.load(std::memory_order_relaxed); fd >= 0) (void)!::write(fd, &one, sizeof one);  // seam: async-signal-safe
   errno = saved;
 }
 

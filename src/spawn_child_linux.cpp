@@ -6,7 +6,7 @@
 // Rules for code here: raw syscalls only (through syscall(2), which no
 // sanitizer intercepts), no allocation, no locks, no libc state, no errno
 // reads except right after a syscall.
-#include "spawn_linux.hpp"
+#include "spawn_child_linux.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -25,6 +25,9 @@
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
 #endif
 
 extern "C" long procctx_clone3_run(clone_args* args, std::size_t size, int (*fn)(void*), void* arg);
@@ -152,25 +155,47 @@ void private_fd_table(ChildPlan* plan) {
   if (::syscall(SYS_unshare, CLONE_FILES) < 0) fail(plan, ChildStep::fd_table, errno);
 }
 
-int child_main(void* arg) {
-  auto* plan = static_cast<ChildPlan*>(arg);
-  if (plan->share_files) private_fd_table(plan);
+// Every signal to its default disposition. With CLONE_CLEAR_SIGHAND the
+// kernel has already reset every handled signal at the clone (so no handler
+// of the parent's could ever run here); what it keeps are the ignored ones,
+// which go back to default too unless the plan keeps them (as execve does).
+bool wanted_ignored(const ChildPlan* plan, int sig) {
+  if (!plan->keep_ignored) return false;
+  for (int i = 0; i < plan->nreset; ++i) {
+    if (plan->reset[i] == sig) return false;
+  }
+  return true;
+}
 
-  // Default dispositions for every signal, then an empty mask: the parent
-  // blocked everything around clone so no handler of its can run here.
+void default_signals(ChildPlan* plan) {
   KernelSigaction dfl{};
   dfl.handler = SIG_DFL;
+  if (plan->handlers_cleared && plan->keep_ignored) {
+    // Only the few the plan resets: no syscall for the rest.
+    for (int i = 0; i < plan->nreset; ++i) ::syscall(SYS_rt_sigaction, plan->reset[i], &dfl, nullptr, sizeof(unsigned long));
+    return;
+  }
   for (int sig = 1; sig < 65; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
+    if (plan->handlers_cleared || plan->keep_ignored) {
+      KernelSigaction now{};
+      if (::syscall(SYS_rt_sigaction, sig, nullptr, &now, sizeof(unsigned long)) != 0) continue;
+      bool ignored = now.handler == SIG_IGN;
+      if (ignored ? wanted_ignored(plan, sig) : (plan->handlers_cleared || now.handler == SIG_DFL)) continue;
+    }
     ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(unsigned long));
   }
+}
+
+// A session or a process group of its own; with a terminal to take, its
+// foreground too — still with every signal blocked, so the terminal does
+// not stop us with SIGTTOU for taking its foreground from a background group.
+void join_session(ChildPlan* plan) {
   if (plan->new_session) {
     if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::session, errno);
   } else if (plan->new_process_group) {
     if (::syscall(SYS_setpgid, 0, 0) < 0) fail(plan, ChildStep::process_group, errno);
   }
-  // Still with every signal blocked, so the terminal does not stop us with
-  // SIGTTOU for taking its foreground from a background group.
   if (plan->foreground_tty >= 0) {
     pid_t self = static_cast<pid_t>(::syscall(SYS_getpid));
     if (::syscall(SYS_ioctl, plan->foreground_tty, TIOCSPGRP, &self) < 0) fail(plan, ChildStep::terminal, errno);
@@ -178,55 +203,64 @@ int child_main(void* arg) {
   unsigned long empty = 0;
   if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, sizeof empty) < 0)
     fail(plan, ChildStep::signals, errno);
+}
 
-  if (plan->cgroup_dir >= 0) {
-    long fd = ::syscall(SYS_openat, plan->cgroup_dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-    if (fd < 0) fail(plan, ChildStep::cgroup, errno);
-    if (::syscall(SYS_write, fd, "0", 1) < 0) fail(plan, ChildStep::cgroup, errno);
-    ::syscall(SYS_close, fd);
-  }
+// When clone3 could not put the child in its cgroup leaf, it joins itself.
+void join_cgroup(ChildPlan* plan) {
+  if (plan->cgroup_dir < 0) return;
+  long fd = ::syscall(SYS_openat, plan->cgroup_dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail(plan, ChildStep::cgroup, errno);
+  if (::syscall(SYS_write, fd, "0", 1) < 0) fail(plan, ChildStep::cgroup, errno);
+  ::syscall(SYS_close, fd);
+}
 
+void apply_limits(ChildPlan* plan) {
   for (int i = 0; i < plan->nrlimits; ++i) {
     const auto& l = plan->rlimits[i];
     std::uint64_t lim[2] = {l.soft, l.hard};
     if (::syscall(SYS_prlimit64, 0, l.resource, lim, nullptr) < 0) fail(plan, ChildStep::rlimits, errno);
   }
   if (plan->umask >= 0) ::syscall(SYS_umask, plan->umask);
+}
 
-  // Credentials: groups first, then the gid, then the uid (after which we
-  // may no longer change the others). Raw syscalls change this thread only,
-  // which in a single-threaded child is the whole process.
+// Groups first, then the gid, then the uid (after which we may no longer
+// change the others); only then the working directory, entered as the new
+// identity (a directory it may not enter stays closed to it, as runuser and
+// su do it). Raw syscalls change this thread only, which in a
+// single-threaded child is the whole process.
+void switch_identity(ChildPlan* plan) {
   if (plan->ngroups >= 0 && ::syscall(SYS_setgroups, plan->ngroups, plan->groups) < 0)
     fail(plan, ChildStep::groups, errno);
   if (plan->gid >= 0 && ::syscall(SYS_setresgid, plan->gid, plan->gid, plan->gid) < 0)
     fail(plan, ChildStep::gid, errno);
   if (plan->uid >= 0 && ::syscall(SYS_setresuid, plan->uid, plan->uid, plan->uid) < 0)
     fail(plan, ChildStep::uid, errno);
-  // Only now, as the new identity: a directory it may not enter stays closed
-  // to it (as runuser and su do it).
   if (plan->cwd && ::syscall(SYS_chdir, plan->cwd) < 0) fail(plan, ChildStep::chdir, errno);
   if (plan->no_new_privs && ::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     fail(plan, ChildStep::no_new_privs, errno);
-  if (plan->parent_death_signal) {
-    if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, plan->parent_death_signal, 0, 0, 0) < 0)
-      fail(plan, ChildStep::parent_death, errno);
-    // The parent may have died before the signal was armed: then it never comes.
-    if (::syscall(SYS_getppid) != plan->parent_pid) fail(plan, ChildStep::parent_death, ESRCH);
-  }
+}
 
-  // Sources that sit where a target will land are moved out of the way
-  // first, so no dup2 overwrites a source still needed.
+void arm_parent_death(ChildPlan* plan) {
+  if (!plan->parent_death_signal) return;
+  if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, plan->parent_death_signal, 0, 0, 0) < 0)
+    fail(plan, ChildStep::parent_death, errno);
+  // The parent may have died before the signal was armed: then it never comes.
+  if (::syscall(SYS_getppid) != plan->parent_pid) fail(plan, ChildStep::parent_death, ESRCH);
+}
+
+// Child fd target[i] becomes a copy of source[i]. Sources that sit where a
+// target will land are moved out of the way first, so no dup3 overwrites a
+// source still needed.
+void install_fds(ChildPlan* plan) {
   int max_target = 2;
-  for (int i = 0; i < plan->nfds; ++i)
-    max_target = plan->target[i] > max_target ? plan->target[i] : max_target;
+  for (int i = 0; i < plan->nfds; ++i) max_target = plan->target[i] > max_target ? plan->target[i] : max_target;
   for (int i = 0; i < plan->nfds; ++i) {
     int s = plan->source[i];
-    if (s >= 0 && s <= max_target && s != plan->target[i]) {
-      long moved = ::syscall(SYS_fcntl, s, F_DUPFD_CLOEXEC, max_target + 1);
-      if (moved < 0) fail(plan, ChildStep::fds, errno);
-      for (int j = i; j < plan->nfds; ++j) {
-        if (plan->source[j] == s) plan->source[j] = static_cast<int>(moved);
-      }
+    if (s < 0 || s > max_target || s == plan->target[i]) continue;
+    long moved = ::syscall(SYS_fcntl, s, F_DUPFD_CLOEXEC, max_target + 1);
+    if (moved < 0) fail(plan, ChildStep::fds, errno);
+    for (int j = i; j < plan->nfds; ++j) {
+      if (plan->source[j] == s) plan->source[j] = static_cast<int>(moved);
     }
   }
   for (int i = 0; i < plan->nfds; ++i) {
@@ -239,21 +273,24 @@ int child_main(void* arg) {
       fail(plan, ChildStep::fds, errno);
     }
   }
+}
 
-  // Only stdio and the fds passed on purpose survive (or, when asked,
-  // every fd that is not close-on-exec: exec closes the rest).
-  if (!plan->keep_inherited) {
-    unsigned int from = 3;
-    bool ok = plan->use_close_range;
-    for (int i = 0; i < plan->nkeep; ++i) {
-      auto k = static_cast<unsigned int>(plan->keep[i]);
-      if (k > from) ok = ok && ::syscall(SYS_close_range, from, k - 1, 0U) == 0;
-      if (k >= from) from = k + 1;
-    }
-    ok = ok && ::syscall(SYS_close_range, from, ~0U, 0U) == 0;
-    if (!ok && !close_by_listing(plan)) fail(plan, ChildStep::close_fds, errno);
+// Only stdio and the fds passed on purpose survive (or, when asked, every
+// fd that is not close-on-exec: exec closes the rest).
+void close_other_fds(ChildPlan* plan) {
+  if (plan->keep_inherited) return;
+  unsigned int from = 3;
+  bool ok = plan->use_close_range;
+  for (int i = 0; i < plan->nkeep; ++i) {
+    auto k = static_cast<unsigned int>(plan->keep[i]);
+    if (k > from) ok = ok && ::syscall(SYS_close_range, from, k - 1, 0U) == 0;
+    if (k >= from) from = k + 1;
   }
+  ok = ok && ::syscall(SYS_close_range, from, ~0U, 0U) == 0;
+  if (!ok && !close_by_listing(plan)) fail(plan, ChildStep::close_fds, errno);
+}
 
+[[noreturn]] void exec_program(ChildPlan* plan) {
   ::syscall(SYS_execve, plan->path, plan->argv, plan->envp);
   int err = errno;
   // As execvp: what the kernel cannot execute as it is (no #! line) is a
@@ -263,6 +300,20 @@ int child_main(void* arg) {
     err = errno;
   }
   fail(plan, ChildStep::exec, err);
+}
+
+int child_main(void* arg) {
+  auto* plan = static_cast<ChildPlan*>(arg);
+  if (plan->share_files) private_fd_table(plan);
+  default_signals(plan);
+  join_session(plan);
+  join_cgroup(plan);
+  apply_limits(plan);
+  switch_identity(plan);
+  arm_parent_death(plan);
+  install_fds(plan);
+  close_other_fds(plan);
+  exec_program(plan);
 }
 
 }  // namespace
@@ -314,7 +365,8 @@ long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidf
 #ifdef PROCCTX_HAVE_CLONE3_RUN
   if (use_clone3) {
     clone_args args{};
-    args.flags = CLONE_PIDFD | CLONE_VFORK | CLONE_VM | (plan->share_files ? CLONE_FILES : 0);
+    args.flags = CLONE_PIDFD | CLONE_VFORK | CLONE_VM | (plan->share_files ? CLONE_FILES : 0) |
+                 (plan->handlers_cleared ? CLONE_CLEAR_SIGHAND : 0);
     args.pidfd = reinterpret_cast<std::uintptr_t>(pidfd);
     args.exit_signal = SIGCHLD;
     args.stack = reinterpret_cast<std::uintptr_t>(stack);
@@ -329,6 +381,7 @@ long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidf
   (void)use_clone3;
 #endif
   if (cgroup_fd >= 0) return -ENOSYS;
+  plan->handlers_cleared = false;  // clone() has no CLONE_CLEAR_SIGHAND
   char* top = static_cast<char*>(stack) + stack_size;
   int flags = CLONE_PIDFD | CLONE_VFORK | CLONE_VM | (plan->share_files ? CLONE_FILES : 0) | SIGCHLD;
   long pid = ::clone(child_main, top, flags, plan, pidfd);

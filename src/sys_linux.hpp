@@ -1,11 +1,13 @@
 // sys_linux.hpp — the private syscall layer.
 //
-// Every syscall procctx makes goes through sys::call(), which
+// Every syscall the library makes (the child side of spawn excepted) goes
+// through sys::call(), which
 //   * retries EINTR,
 //   * turns errno into a value on the line of the syscall, and
 //   * is the one seam where tests inject failures (PROCCTX_FAULT_INJECTION
 //     builds only; elsewhere the check compiles to nothing).
-// UniqueFd owns a file descriptor. Nothing here is public API.
+// The small wrappers below are the calls more than one unit makes. UniqueFd
+// owns a file descriptor. Nothing here is public API.
 #pragma once
 
 #include <procctx/result.hpp>
@@ -16,6 +18,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/types.h>
 
 namespace procctx::detail::sys {
 
@@ -38,16 +45,18 @@ enum class Call : std::uint8_t {
   write,
   open,
   mkdir,
+  rmdir,
   fcntl,
   poll,
   kill,
   fstat,
   sigaction,
   pidfd_open,
+  read_file,  // open/read/readlink/getdents of a small file or directory (/proc, cgroupfs)
+  mmap,       // mmap, mremap
+  close,
   count_
 };
-
-std::string_view name(Call c) noexcept;
 
 #ifdef PROCCTX_FAULT_INJECTION
 // The errno to fail this call with, or 0 to make it for real.
@@ -116,19 +125,53 @@ Result<Pipe> make_pipe();
 
 // Moves fd above 2 when it landed on 0-2 (stdio was closed in the parent).
 Result<UniqueFd> lift_above_stdio(UniqueFd fd);
-
 Result<void> set_nonblocking(int fd);
+// True when fd is open in this process.
+bool is_open(int fd) noexcept;
+
+// Process calls, each through the seam.
+Ret pidfd_send_signal(int pidfd, int sig) noexcept;
+Ret pidfd_open(pid_t pid) noexcept;
+Ret kill(pid_t pid, int sig) noexcept;
+Ret getpgid(pid_t pid) noexcept;
+// waitid(P_PIDFD, pidfd, ...).
+Ret waitid_pidfd(int pidfd, siginfo_t* info, int options, struct rusage* ru) noexcept;
+// poll() on one fd for `events`; the value is 1 when ready, 0 on timeout.
+Ret poll_one(int fd, short events, int timeout_ms) noexcept;
+
+// Files, for /proc and cgroupfs: the whole content (an error when it
+// cannot be opened), and the names in a directory (empty when it cannot
+// be listed).
+Result<std::string> read_file(const std::string& path);
+Result<std::string> read_file_at(int dir, const char* name);
+Ret write_file_at(int dir, const char* name, std::string_view text);
+std::vector<std::string> list_dir(const std::string& path);
+Ret remove_dir(const char* path) noexcept;
+// Where a symbolic link points ("" when it cannot be read).
+std::string read_link(const std::string& path);
+
+// Anonymous memory through the seam: nullptr when the kernel refuses.
+void* map_memory(std::size_t size, int flags) noexcept;
+void* remap_memory(void* p, std::size_t old_size, std::size_t new_size) noexcept;
+void unmap_memory(void* p, std::size_t size) noexcept;
+void protect_memory(void* p, std::size_t size, int prot) noexcept;
+void advise_memory(void* p, std::size_t size, int advice) noexcept;
+// close() with its error (the fd is gone either way: never retried).
+Ret close_fd(int fd) noexcept;
 
 // Kernel features, probed once and cached.
-extern std::atomic<int> clone3_state;  // 0 unknown, 1 present, 2 missing
 bool have_clone3() noexcept;
 void note_no_clone3() noexcept;
 bool have_close_range() noexcept;
+// CLONE_CLEAR_SIGHAND (Linux 5.5): false once clone3 refused the flag.
+bool have_clear_sighand() noexcept;
+void note_no_clear_sighand() noexcept;
 // Whether a child may start on our fd table (CLONE_FILES) and take its own
 // copy first; false once a sandbox refused the copy.
-extern std::atomic<int> share_files_state;  // 0 usable, 2 refused
 bool can_share_files() noexcept;
 void note_no_share_files() noexcept;
+// Forgets what faults made the probes conclude (tests).
+void reset_probes() noexcept;
 
 }  // namespace procctx::detail::sys
 

@@ -3,9 +3,8 @@
 #include "trace.hpp"
 
 #include <procctx/diagnostics.hpp>
-#include <procctx/group.hpp>
 
-#include "child_linux.hpp"
+#include "proc_linux.hpp"
 #include "sys_linux.hpp"
 
 #include <cinttypes>
@@ -222,21 +221,6 @@ std::string json_argv(const std::vector<std::string>& argv) {
   return out + "]";
 }
 
-// A process's argv from /proc (NUL-separated), or {} when it is gone.
-std::vector<std::string> argv_of(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary};
-  std::string all{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < all.size()) {
-    std::size_t end = all.find('\0', start);
-    if (end == std::string::npos) end = all.size();
-    out.push_back(all.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 const char* tree_name(Tree t) {
   switch (t) {
     case Tree::process_group:
@@ -253,13 +237,6 @@ const char* stream_name(int stream) { return stream == 0 ? "stdout" : "stderr"; 
 
 std::string site(const SourceLocation& where) {
   return std::string{where.file_name()} + ":" + std::to_string(where.line());
-}
-
-std::string self_name() {
-  std::ifstream in{"/proc/self/comm"};
-  std::string comm;
-  std::getline(in, comm);
-  return comm;
 }
 
 Result<void> write_all(int fd, std::string_view bytes, const std::string& path) {
@@ -286,7 +263,7 @@ Result<void> finish(State& st, std::unique_lock<std::mutex>& lock) {
   std::string head =
       "{\"traceEvents\":[\n{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":" + std::to_string(::getpid()) +
       ",\"tid\":0,\"args\":{\"name\":";
-  append_string(head, "procctx: " + self_name());
+  append_string(head, "procctx: " + proc::self_comm());
   head += "}}";
   if (!events.empty()) head += ",\n";
   std::string tail =
@@ -296,8 +273,7 @@ Result<void> finish(State& st, std::unique_lock<std::mutex>& lock) {
   Result<void> r = write_all(fd.get(), head, path);
   if (r) r = write_all(fd.get(), events, path);
   if (r) r = write_all(fd.get(), tail, path);
-  int fdn = fd.release();
-  if (::close(fdn) != 0 && r) r = sys::error(errno, "trace: close " + path);
+  if (sys::Ret closed = sys::close_fd(fd.release()); !closed.ok() && r) r = sys::error(closed, "trace: close " + path);
   return r;
 }
 
@@ -343,7 +319,7 @@ std::string holders_json(const std::vector<ProcessRef>& holders, bool with_argv)
     if (i) out += ',';
     out += "{\"pid\":" + std::to_string(holders[i].pid) + ",\"name\":";
     append_string(out, holders[i].name);
-    if (with_argv) out += ",\"argv\":" + json_argv(argv_of(holders[i].pid));
+    if (with_argv) out += ",\"argv\":" + json_argv(proc::cmdline(holders[i].pid));
     out += '}';
   }
   return out + "]";
@@ -351,16 +327,19 @@ std::string holders_json(const std::vector<ProcessRef>& holders, bool with_argv)
 
 }  // namespace
 
-void from_env() noexcept {
-  const char* path = std::getenv("PROCCTX_TRACE");
-  if (!path || !*path) return;
-  State& st = state();
-  std::lock_guard lock{st.mu};
-  if (st.running) return;
-  if (auto r = start_locked(st, path); !r) std::fprintf(stderr, "procctx: %s\n", r.error().message().c_str());
+void start_from_env_once() noexcept {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char* path = std::getenv("PROCCTX_TRACE");
+    if (!path || !*path) return;
+    State& st = state();
+    std::lock_guard lock{st.mu};
+    if (st.running) return;
+    if (auto r = start_locked(st, path); !r) std::fprintf(stderr, "procctx: %s\n", r.error().message().c_str());
+  });
 }
 
-Span spawned(const ChildState& c) {
+Span spawned(const Spawned& c) {
   std::uint32_t session;
   {
     State& st = state();
@@ -377,25 +356,23 @@ Span spawned(const ChildState& c) {
   e.arg("pid", c.pid).arg_json("argv", json_argv(c.argv));
   e.arg("spawned_at", site(c.where)).arg("function", c.where.function_name());
   e.arg("tree", tree_name(c.tree));
-  if (!c.result.tree_note.empty()) e.arg("tree_note", c.result.tree_note);
+  if (!c.tree_note.empty()) e.arg("tree_note", c.tree_note);
   if (current_scope) e.arg("group_lane", static_cast<long long>(current_scope));
   e.emit(session);
   return {c.pid, session};
 }
 
-void stop_begun(const ChildState& c) {
-  Event e{'i', "stop", c.pid};
-  e.arg("reason", std::string{to_string(c.result.stop_reason)});
-  if (!c.result.cause.empty()) e.arg("cause", c.result.cause);
+void stop_begun(pid_t pid, StopReason reason, const std::string& cause) {
+  Event e{'i', "stop", pid};
+  e.arg("reason", std::string{to_string(reason)});
+  if (!cause.empty()) e.arg("cause", cause);
   e.emit();
 }
 
-void signal_sent(const ChildState& c, int sig, int stage, const char* by) {
-  Event e{'i', "signal " + signal_name(sig), c.pid};
-  e.arg("signal", signal_name(sig)).arg("stage", stage).arg("by", by).arg("target", tree_name(c.tree));
-  // A stop step other than SIGKILL is followed by SIGCONT, so that a
-  // stopped process can act on it.
-  if (stage >= 0 && sig != SIGKILL && sig != SIGCONT) e.arg("then", "SIGCONT");
+void signal_sent(pid_t pid, int sig, int stage, const char* by, Tree target, bool then_continue) {
+  Event e{'i', "signal " + signal_name(sig), pid};
+  e.arg("signal", signal_name(sig)).arg("stage", stage).arg("by", by).arg("target", tree_name(target));
+  if (then_continue) e.arg("then", "SIGCONT");
   e.emit();
 }
 
@@ -406,39 +383,34 @@ void context_done(pid_t pid, std::error_code err, const std::string& cause) {
   e.emit();
 }
 
-void exited(const ChildState& c) {
-  Event e{'i', "exit", c.pid};
-  add_status(e, c.result.status);
+void exited(pid_t pid, const ExitStatus& status) {
+  Event e{'i', "exit", pid};
+  add_status(e, status);
   e.emit();
 }
 
-void pipe_eof(const ChildState& c, int stream) {
-  Event e{'i', std::string{"eof "} + stream_name(stream), c.pid};
-  e.arg("stream", stream_name(stream)).arg("bytes", static_cast<long long>(c.streams[stream].read));
+void pipe_eof(pid_t pid, int stream, std::uint64_t bytes) {
+  Event e{'i', std::string{"eof "} + stream_name(stream), pid};
+  e.arg("stream", stream_name(stream)).arg("bytes", static_cast<long long>(bytes));
   e.emit();
 }
 
-void wait_delay_expired(const ChildState& c) {
-  std::string open;
-  for (int i = 0; i < 2; ++i) {
-    if (c.streams[i].fd) open += std::string{open.empty() ? "" : ","} + stream_name(i);
-  }
-  if (open.empty()) return;
-  Event e{'i', "wait_delay expired", c.pid};
-  e.arg("open", open).arg("wait_delay_ms", std::chrono::duration<double, std::milli>(c.wait_delay).count());
+void wait_delay_expired(pid_t pid, const std::string& open_streams, Duration wait_delay) {
+  if (open_streams.empty()) return;
+  Event e{'i', "wait_delay expired", pid};
+  e.arg("open", open_streams).arg("wait_delay_ms", std::chrono::duration<double, std::milli>(wait_delay).count());
   e.emit();
 }
 
-void pipe_held(const ChildState& c, int stream, const std::vector<ProcessRef>& holders) {
-  Event e{'i', "pipe holders", c.pid};
+void pipe_held(pid_t pid, int stream, const std::vector<ProcessRef>& holders) {
+  Event e{'i', "pipe holders", pid};
   e.arg("stream", stream_name(stream)).arg_json("holders", holders_json(holders, true));
   e.emit();
 }
 
-void finished(const ChildState& c) {
-  if (!c.trace_span) return;
-  const Completed& r = c.result;
-  Event e{'E', c.argv.empty() ? std::string{"?"} : c.argv[0], c.pid};
+void finished(const Span& span, const Completed& r) {
+  if (!span) return;
+  Event e{'E', r.argv.empty() ? std::string{"?"} : r.argv[0], span.lane};
   add_status(e, r.status);
   e.arg("stop_reason", std::string{to_string(r.stop_reason)});
   if (!r.cause.empty()) e.arg("cause", r.cause);
@@ -446,7 +418,7 @@ void finished(const ChildState& c) {
   if (!r.pipe_holders.empty()) e.arg_json("pipe_holders", holders_json(r.pipe_holders, false));
   if (!r.leftovers.empty()) e.arg_json("leftovers", holders_json(r.leftovers, false));
   e.arg("wall_ms", std::chrono::duration<double, std::milli>(r.wall).count());
-  e.emit(c.trace_span.session);
+  e.emit(span.session);
 }
 
 namespace {
@@ -471,34 +443,23 @@ Span scope_begin(const std::string& name, const std::function<void(Event&)>& arg
 }
 }  // namespace
 
-Span group_begin(const GroupOptions& options) {
+Span group_begin(std::size_t limit, bool fail_fast) {
   return scope_begin("group", [&](Event& e) {
-    e.arg("limit", static_cast<long long>(options.limit)).flag("fail_fast", options.fail_fast);
+    e.arg("limit", static_cast<long long>(limit)).flag("fail_fast", fail_fast);
   });
 }
 
-void group_end(const Span& span, const std::vector<Outcome>& outcomes) {
-  long long ok = 0, failed = 0, never = 0;
-  for (const auto& o : outcomes) {
-    if (o.success())
-      ++ok;
-    else if (o.state == Outcome::State::never_started)
-      ++never;
-    else
-      ++failed;
-  }
+void group_end(const Span& span, std::size_t succeeded, std::size_t failed, std::size_t never_started) {
   Event e{'E', "group #" + std::to_string(span.lane - kScopeLaneBase), span.lane};
-  e.arg("commands", static_cast<long long>(outcomes.size())).arg("succeeded", ok).arg("failed", failed);
-  e.arg("never_started", never);
+  e.arg("commands", static_cast<long long>(succeeded + failed + never_started))
+      .arg("succeeded", static_cast<long long>(succeeded))
+      .arg("failed", static_cast<long long>(failed));
+  e.arg("never_started", static_cast<long long>(never_started));
   e.emit(span.session);
 }
 
-Span pipeline_begin(const std::vector<Command>& stages) {
-  return scope_begin("pipeline", [&](Event& e) {
-    std::vector<std::string> programs;
-    for (const auto& s : stages) programs.push_back(s.program());
-    e.arg_json("stages", json_argv(programs));
-  });
+Span pipeline_begin(const std::vector<std::string>& programs) {
+  return scope_begin("pipeline", [&](Event& e) { e.arg_json("stages", json_argv(programs)); });
 }
 
 void pipeline_end(const Span& span, const std::string& outcome) {

@@ -19,11 +19,13 @@
 ///
 /// Copying a Command is cheap enough to do per spawn; it is not thread-safe
 /// to modify one Command from two threads, but any number of threads may
-/// spawn from one unmodified Command.
+/// spawn from one unmodified Command. Its settings read back as one
+/// aggregate, Command::options().
 #pragma once
 
 #include <procctx/context.hpp>
 #include <procctx/export.hpp>
+#include <procctx/parse.hpp>
 #include <procctx/result.hpp>
 
 #include <array>
@@ -254,12 +256,54 @@ struct PROCCTX_EXPORT Profile {
 /// "bin") may be run. Go calls this ErrDot; procctx refuses by default.
 enum class PathLookup { absolute_only, allow_relative };
 
+/// The child's environment: the parent's at spawn time (or none, with
+/// `clear`), then `edits` in order: a value to set, or nullopt to remove.
+struct Environment {
+  bool clear = false;                 ///< start empty (keeping only `keep`)
+  std::vector<std::string> keep;      ///< with `clear`: take these over from the parent, if set
+  std::vector<std::pair<std::string, std::optional<std::string>>> edits;  ///< applied in order
+};
+
+/// Everything a Command records, as its setters left it. spawn() reads
+/// nothing else; tools that show or log a Command read it through
+/// Command::options().
+struct CommandOptions {
+  std::string program;                                    ///< looked up on PATH unless it has a slash
+  std::vector<std::string> args;                          ///< argv[1..]
+  std::optional<std::string> arg0;                        ///< argv[0], if not `program`
+  std::optional<std::filesystem::path> cwd;               ///< the working directory (default: the parent's)
+  Environment env;                                        ///< the environment
+  std::array<Stdio, 3> stdio{Stdio::inherit(), Stdio::inherit(), Stdio::inherit()};  ///< stdin, stdout, stderr
+  StopSequence stop;                                      ///< how to stop the tree
+  Duration wait_delay = std::chrono::seconds(2);          ///< bound on pipes held after the exit
+  Tree tree = Tree::process_group;                        ///< which processes a stop reaches
+  PathLookup path_lookup = PathLookup::absolute_only;     ///< relative PATH entries allowed or not
+  Leftovers leftovers = Leftovers::leave;                 ///< what happens to processes left in the tree
+  std::filesystem::path cgroup_parent;                    ///< Tree::cgroup: where to make leaves
+  CgroupLimits limits;                                    ///< Tree::cgroup: memory.max, pids.max, cpu.max
+  std::optional<Principal> user;                          ///< switch to this user
+  std::optional<Principal> group;                         ///< and this primary group
+  std::optional<std::vector<Principal>> groups;           ///< exactly these supplementary groups
+  bool no_new_privs = false;                              ///< PR_SET_NO_NEW_PRIVS
+  std::vector<Rlimit> rlimits;                            ///< resource limits
+  std::optional<unsigned int> umask;                      ///< the file mode creation mask
+  bool new_session = false;                               ///< setsid()
+  int parent_death_signal = 0;                            ///< sent when the spawning process dies (0: none)
+  int foreground_terminal = -1;                           ///< make the child's group this tty's foreground
+  std::function<void(const SignalSent&)> on_stop_signal;  ///< called before each stop signal
+  std::vector<std::pair<int, int>> passed_fds;            ///< parent fd, child fd
+  bool keep_inherited_fds = false;                        ///< every fd that is not close-on-exec
+  bool shell_fallback = false;                            ///< ENOEXEC: run through /bin/sh
+  bool keep_ignored_signals = false;                      ///< ignored signals stay ignored (as execve)
+  std::vector<int> reset_signals;                         ///< with keep_ignored_signals: these still start at default
+};
+
 /// What to run and how: a value, see the top of this file.
 ///
-/// Every setter returns the Command, so calls chain; each also has an
-/// overload on temporaries (`Command&&`), so a Command can be built and
-/// run in one expression. Setters record; nothing is checked or resolved
-/// until spawn(), whose Error names what was wrong.
+/// Every setter returns the Command, so calls chain, on a named Command or
+/// on a temporary: Command{"ls"}.cwd("/").out(Stdio::capture()).run(ctx).
+/// Setters record; nothing is checked or resolved until spawn(), whose
+/// Error names what was wrong.
 class PROCCTX_EXPORT Command {
  public:
   /// `program` is looked up on PATH unless it contains a slash. args are
@@ -267,241 +311,106 @@ class PROCCTX_EXPORT Command {
   explicit Command(std::string program, std::vector<std::string> args = {});
 
   /// Appends one argument.
-  Command& arg(std::string a) & {
-    args_.push_back(std::move(a));
-    return *this;
-  }
+  Command& arg(std::string a);
   /// Replaces the arguments (argv[1..]).
-  Command& args(std::vector<std::string> a) & {
-    args_ = std::move(a);
-    return *this;
-  }
+  Command& args(std::vector<std::string> a);
   /// argv[0] as the child sees it (default: program as given).
-  Command& arg0(std::string a) & {
-    arg0_ = std::move(a);
-    return *this;
-  }
-  /// The child's working directory (default: the parent's). A missing one is a spawn error.
-  Command& cwd(std::filesystem::path dir) & {
-    cwd_ = std::move(dir);
-    return *this;
-  }
+  Command& arg0(std::string a);
+  /// The child's working directory (default: the parent's), entered as the
+  /// new user when user() is given. A missing one is a spawn error.
+  Command& cwd(std::filesystem::path dir);
 
   /// The environment starts as the parent's at spawn time; env_clear() starts
   /// it empty. env/env_remove apply in call order on top.
-  Command& env_clear() & {
-    env_clear_ = true;
-    env_edits_.clear();
-    return *this;
-  }
+  Command& env_clear();
   /// Sets `key` to `value` in the child's environment.
-  Command& env(std::string key, std::string value) &;
+  Command& env(std::string key, std::string value);
   /// Removes `key` from the child's environment.
-  Command& env_remove(std::string key) &;
-
+  Command& env_remove(std::string key);
   /// With env_clear(): take these variables over from the parent (if set).
-  Command& env_keep(std::vector<std::string> keys) & {
-    env_keep_.insert(env_keep_.end(), keys.begin(), keys.end());
-    return *this;
-  }
+  Command& env_keep(std::vector<std::string> keys);
 
   /// Credentials, switched in the child as setgroups, setgid, setuid. A user
   /// alone also takes the user's primary group; supplementary groups are
   /// exactly groups(), or none (never the parent's by accident). Switching
   /// needs the privilege to do so.
-  Command& user(Principal u) & {
-    user_ = std::move(u);
-    return *this;
-  }
+  Command& user(Principal u);
   /// The child's primary group (default: the user's, with user(); else the parent's).
-  Command& group(Principal g) & {
-    group_ = std::move(g);
-    return *this;
-  }
+  Command& group(Principal g);
   /// Exactly these supplementary groups (empty: none).
-  Command& groups(std::vector<Principal> gs) & {
-    groups_ = std::move(gs);
-    return *this;
-  }
+  Command& groups(std::vector<Principal> gs);
   /// prctl(PR_SET_NO_NEW_PRIVS): no setuid binary or file capability can
   /// raise the child's privileges.
-  Command& no_new_privs() & {
-    no_new_privs_ = true;
-    return *this;
-  }
+  Command& no_new_privs();
   /// Any RLIMIT_*; checked at spawn (soft <= hard; hard not above ours unless
   /// we may raise it).
-  Command& rlimit(int resource, std::uint64_t soft, std::uint64_t hard) & {
-    rlimits_.push_back({resource, soft, hard});
-    return *this;
-  }
+  Command& rlimit(int resource, std::uint64_t soft, std::uint64_t hard);
   /// The child's file mode creation mask (octal, 022).
-  Command& umask(unsigned int mode) & {
-    umask_ = mode;
-    return *this;
-  }
+  Command& umask(unsigned int mode);
   /// setsid(): the child leads a new session (and so a new process group).
-  Command& new_session() & {
-    new_session_ = true;
-    return *this;
-  }
+  Command& new_session();
   /// The child gets `sig` when the process that spawned it dies — the
   /// process, not the spawning thread: procctx starts such children from its
   /// loop thread, which lives as long as the process. If the parent is gone
   /// before the child runs, the child exits instead of running orphaned.
-  Command& parent_death_signal(int sig) & {
-    parent_death_signal_ = sig;
-    return *this;
-  }
+  Command& parent_death_signal(int sig);
   /// The child gets `parent_fd` as `child_fd` (>= 3); every other fd but
   /// stdio stays closed. The parent's fd stays the caller's.
-  Command& pass_fd(int parent_fd, int child_fd) & {
-    passed_fds_.emplace_back(parent_fd, child_fd);
-    return *this;
-  }
+  Command& pass_fd(int parent_fd, int child_fd);
   /// Every fd of the parent that is not close-on-exec reaches the child as it is (what a shell, GNU
   /// timeout or make's jobserver expect). By default the child gets stdio and pass_fd()s only.
-  Command& keep_inherited_fds() & {
-    keep_inherited_fds_ = true;
-    return *this;
-  }
+  Command& keep_inherited_fds();
   /// As execvp(3): a file the kernel will not execute as it is (ENOEXEC: a script without a `#!`
   /// line) runs as `/bin/sh FILE ARGS...`. By default that is an errc::not_executable error.
-  Command& shell_fallback() & {
-    shell_fallback_ = true;
-    return *this;
-  }
+  Command& shell_fallback();
+  /// By default the child starts with every signal at its default disposition: an ignored SIGPIPE
+  /// of this process never leaks into it. With this, a signal ignored in this process when spawn()
+  /// runs stays ignored in the child, as execve(2) leaves it (nohup's SIGHUP, a background job's
+  /// SIGINT), except those in `reset`, which start at their default (signals this process ignores
+  /// for itself, such as SIGTTOU). Handled signals always start at their default.
+  Command& keep_ignored_signals(std::vector<int> reset = {});
   /// Applies every set field of `p` (see Profile).
-  Command& profile(const Profile& p) &;
+  Command& profile(const Profile& p);
   /// The child's process group becomes the foreground process group of the
   /// terminal open on `tty_fd` before it runs (as a shell does for a job),
   /// so it can read the terminal and gets its Ctrl-C. Needs a tree mode that
   /// makes a new process group (not Tree::none). Giving the terminal back
   /// when the child is done is the caller's part (tcsetpgrp with SIGTTOU
   /// blocked).
-  Command& foreground_terminal(int tty_fd) & {
-    foreground_tty_ = tty_fd;
-    return *this;
-  }
+  Command& foreground_terminal(int tty_fd);
   /// Called on procctx's loop thread just before the stop sequence sends
   /// each signal (for a log line like GNU timeout's --verbose). Keep it short
   /// and never block in it.
-  Command& on_stop_signal(std::function<void(const SignalSent&)> fn) & {
-    on_stop_signal_ = std::move(fn);
-    return *this;
-  }
+  Command& on_stop_signal(std::function<void(const SignalSent&)> fn);
 
   ///@{
   /// Where the child's stdin, stdout and stderr go (default: Stdio::inherit()).
-  Command& in(Stdio s) & {
-    stdio_[0] = std::move(s);
-    return *this;
-  }
-  Command& out(Stdio s) & {
-    stdio_[1] = std::move(s);
-    return *this;
-  }
-  Command& err(Stdio s) & {
-    ///@}
-    stdio_[2] = std::move(s);
-    return *this;
-  }
+  Command& in(Stdio s);
+  Command& out(Stdio s);
+  Command& err(Stdio s);
+  ///@}
 
   /// How to stop the tree when the context ends or stop() is called.
-  Command& stop(StopSequence s) & {
-    stop_ = std::move(s);
-    return *this;
-  }
+  Command& stop(StopSequence s);
   /// How long pipes held open by other processes (grandchildren) may delay
   /// the outcome once the child itself has exited (default 2 s).
-  Command& wait_delay(Duration d) & {
-    wait_delay_ = d;
-    return *this;
-  }
+  Command& wait_delay(Duration d);
   /// Which processes a stop reaches (default Tree::process_group).
-  Command& tree(Tree t) & {
-    tree_ = t;
-    return *this;
-  }
+  Command& tree(Tree t);
   /// Whether a program found through a relative PATH entry may run (default: no).
-  Command& path_lookup(PathLookup p) & {
-    path_lookup_ = p;
-    return *this;
-  }
+  Command& path_lookup(PathLookup p);
   /// What happens to processes the child leaves in its tree (default: leave them, reported).
-  Command& leftovers(Leftovers l) & {
-    leftovers_ = l;
-    return *this;
-  }
+  Command& leftovers(Leftovers l);
   /// Tree::cgroup: the cgroup2 directory to create leaves under (default: the
   /// one this process is in, if writable).
-  Command& cgroup_parent(std::filesystem::path p) & {
-    cgroup_parent_ = std::move(p);
-    return *this;
-  }
+  Command& cgroup_parent(std::filesystem::path p);
+  ///@{
   /// Limits imply Tree::cgroup; spawn fails (naming the limit) where the
   /// controller is not available, rather than run the child unlimited.
-  Command& memory_max(std::uint64_t bytes) & {
-    limits_.memory_max = bytes;
-    tree_ = Tree::cgroup;
-    return *this;
-  }
-  /// The cgroup's pids.max (implies Tree::cgroup).
-  Command& pids_max(std::uint64_t n) & {
-    limits_.pids_max = n;
-    tree_ = Tree::cgroup;
-    return *this;
-  }
-  /// The cgroup's cpu.max, "QUOTA PERIOD" in µs (implies Tree::cgroup).
-  Command& cpu_max(std::string quota_period) & {
-    limits_.cpu_max = std::move(quota_period);
-    tree_ = Tree::cgroup;
-    return *this;
-  }
-
-  /// The same setters on temporaries, so a Command can be built in one
-  /// expression: Command{"ls"}.cwd("/").out(Stdio::capture()).run(ctx).
-#define PROCCTX_RVALUE_SETTER(name, type) \
-  Command&& name(type v)&& { return std::move(this->name(std::move(v))); }
-  PROCCTX_RVALUE_SETTER(arg, std::string)
-  PROCCTX_RVALUE_SETTER(args, std::vector<std::string>)
-  PROCCTX_RVALUE_SETTER(arg0, std::string)
-  PROCCTX_RVALUE_SETTER(cwd, std::filesystem::path)
-  PROCCTX_RVALUE_SETTER(in, Stdio)
-  PROCCTX_RVALUE_SETTER(out, Stdio)
-  PROCCTX_RVALUE_SETTER(err, Stdio)
-  PROCCTX_RVALUE_SETTER(stop, StopSequence)
-  PROCCTX_RVALUE_SETTER(wait_delay, Duration)
-  PROCCTX_RVALUE_SETTER(tree, Tree)
-  PROCCTX_RVALUE_SETTER(path_lookup, PathLookup)
-  PROCCTX_RVALUE_SETTER(leftovers, Leftovers)
-  PROCCTX_RVALUE_SETTER(cgroup_parent, std::filesystem::path)
-  PROCCTX_RVALUE_SETTER(memory_max, std::uint64_t)
-  PROCCTX_RVALUE_SETTER(pids_max, std::uint64_t)
-  PROCCTX_RVALUE_SETTER(cpu_max, std::string)
-  PROCCTX_RVALUE_SETTER(env_keep, std::vector<std::string>)
-  PROCCTX_RVALUE_SETTER(user, Principal)
-  PROCCTX_RVALUE_SETTER(group, Principal)
-  PROCCTX_RVALUE_SETTER(groups, std::vector<Principal>)
-  PROCCTX_RVALUE_SETTER(umask, unsigned int)
-  PROCCTX_RVALUE_SETTER(parent_death_signal, int)
-  PROCCTX_RVALUE_SETTER(foreground_terminal, int)
-  PROCCTX_RVALUE_SETTER(on_stop_signal, std::function<void(const SignalSent&)>)
-#undef PROCCTX_RVALUE_SETTER
-  ///@{
-  /// The same setters on a temporary Command (see the class description).
-  Command&& env_clear() && { return std::move(this->env_clear()); }
-  Command&& env(std::string k, std::string v) && { return std::move(this->env(std::move(k), std::move(v))); }
-  Command&& env_remove(std::string k) && { return std::move(this->env_remove(std::move(k))); }
-  Command&& no_new_privs() && { return std::move(this->no_new_privs()); }
-  Command&& keep_inherited_fds() && { return std::move(this->keep_inherited_fds()); }
-  Command&& shell_fallback() && { return std::move(this->shell_fallback()); }
-  Command&& new_session() && { return std::move(this->new_session()); }
-  Command&& rlimit(int r, std::uint64_t soft, std::uint64_t hard) && {
-    return std::move(this->rlimit(r, soft, hard));
-  }
-  Command&& pass_fd(int parent_fd, int child_fd) && { return std::move(this->pass_fd(parent_fd, child_fd)); }
-  Command&& profile(const Profile& p) && { return std::move(this->profile(p)); }
+  /// memory.max in bytes; pids.max; cpu.max as "QUOTA PERIOD" in µs.
+  Command& memory_max(std::uint64_t bytes);
+  Command& pids_max(std::uint64_t n);
+  Command& cpu_max(std::string quota_period);
   ///@}
 
   /// Starts the command. When `ctx` ends, the stop sequence runs on its tree.
@@ -515,80 +424,13 @@ class PROCCTX_EXPORT Command {
   Result<Completed> run(const Context& ctx = background(),
                         SourceLocation where = SourceLocation::current()) const;
 
-  ///@{
-  /// The settings, read back as the setters above recorded them (for tools that show or log a Command).
-  const std::string& program() const noexcept { return program_; }
-  const std::vector<std::string>& args() const noexcept { return args_; }
+  /// The settings, as the setters recorded them.
+  const CommandOptions& options() const noexcept { return o_; }
   /// argv as the child will see it.
   std::vector<std::string> argv() const;
-  const std::optional<std::filesystem::path>& cwd() const noexcept { return cwd_; }
-  const Stdio& stdio(int fd) const { return stdio_.at(static_cast<std::size_t>(fd)); }
-  const StopSequence& stop_sequence() const noexcept { return stop_; }
-  Duration wait_delay() const noexcept { return wait_delay_; }
-  Tree tree() const noexcept { return tree_; }
-  PathLookup path_lookup() const noexcept { return path_lookup_; }
-  Leftovers leftovers() const noexcept { return leftovers_; }
-  const std::filesystem::path& cgroup_parent() const noexcept { return cgroup_parent_; }
-  const CgroupLimits& limits() const noexcept { return limits_; }
-  const std::vector<std::string>& env_kept() const noexcept { return env_keep_; }
-  const std::optional<Principal>& user() const noexcept { return user_; }
-  const std::optional<Principal>& group() const noexcept { return group_; }
-  const std::optional<std::vector<Principal>>& groups() const noexcept { return groups_; }
-  bool no_new_privs_set() const noexcept { return no_new_privs_; }
-  const std::vector<Rlimit>& rlimits() const noexcept { return rlimits_; }
-  const std::optional<unsigned int>& umask() const noexcept { return umask_; }
-  bool new_session_set() const noexcept { return new_session_; }
-  int parent_death_signal() const noexcept { return parent_death_signal_; }
-  int foreground_terminal() const noexcept { return foreground_tty_; }
-  const std::function<void(const SignalSent&)>& on_stop_signal() const noexcept { return on_stop_signal_; }
-  const std::vector<std::pair<int, int>>& passed_fds() const noexcept { return passed_fds_; }
-  bool env_cleared() const noexcept { return env_clear_; }
-  bool keeps_inherited_fds() const noexcept { return keep_inherited_fds_; }
-  bool has_shell_fallback() const noexcept { return shell_fallback_; }
-  ///@}
-  /// The edits in order: a value to set, or nullopt to remove.
-  const std::vector<std::pair<std::string, std::optional<std::string>>>& env_edits() const noexcept {
-    return env_edits_;
-  }
 
  private:
-  std::string program_;
-  std::vector<std::string> args_;
-  std::optional<std::string> arg0_;
-  std::optional<std::filesystem::path> cwd_;
-  bool env_clear_ = false;
-  std::vector<std::pair<std::string, std::optional<std::string>>> env_edits_;
-  std::array<Stdio, 3> stdio_{Stdio::inherit(), Stdio::inherit(), Stdio::inherit()};
-  StopSequence stop_;
-  Duration wait_delay_ = std::chrono::seconds(2);
-  Tree tree_ = Tree::process_group;
-  PathLookup path_lookup_ = PathLookup::absolute_only;
-  Leftovers leftovers_ = Leftovers::leave;
-  std::filesystem::path cgroup_parent_;
-  CgroupLimits limits_;
-  std::vector<std::string> env_keep_;
-  std::optional<Principal> user_, group_;
-  std::optional<std::vector<Principal>> groups_;
-  bool no_new_privs_ = false;
-  std::vector<Rlimit> rlimits_;
-  std::optional<unsigned int> umask_;
-  bool new_session_ = false;
-  int parent_death_signal_ = 0;
-  int foreground_tty_ = -1;
-  std::function<void(const SignalSent&)> on_stop_signal_;
-  std::vector<std::pair<int, int>> passed_fds_;  ///< parent fd, child fd
-  bool keep_inherited_fds_ = false;
-  bool shell_fallback_ = false;
+  CommandOptions o_;
 };
-
-/// Signal names: "TERM", "SIGTERM" or "15" → 15; 0 when unknown.
-PROCCTX_EXPORT int signal_from_name(std::string_view name) noexcept;
-/// 15 → "SIGTERM"; "SIG42" style for unnamed ones.
-PROCCTX_EXPORT std::string signal_name(int sig);
-/// "NOFILE" or "RLIMIT_NOFILE" → RLIMIT_NOFILE; -1 when unknown.
-PROCCTX_EXPORT int rlimit_from_name(std::string_view name) noexcept;
-/// Go-like durations for the CLI and stop sequences: "1.5s", "250ms", "2m",
-/// "1h", "3d", "10" (seconds). Errors name the text.
-PROCCTX_EXPORT Result<Duration> parse_duration(std::string_view text);
 
 }  // namespace procctx

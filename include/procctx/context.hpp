@@ -28,6 +28,8 @@
 /// itself — processes spawned under a context are what react to it.
 #pragma once
 
+#include <procctx/clock.hpp>
+#include <procctx/detail/callback.hpp>
 #include <procctx/export.hpp>
 #include <procctx/result.hpp>
 
@@ -42,40 +44,12 @@
 
 namespace procctx {
 
-using Clock =
-    std::chrono::steady_clock;        ///< The clock of every deadline and duration in procctx (monotonic).
-using Duration = Clock::duration;     ///< A length of time on Clock.
-using TimePoint = Clock::time_point;  ///< A point in time on Clock.
-
 class Context;
 class Canceler;
 
 namespace detail {
 struct ContextState;
 struct Access;
-
-// One registered callback. Allocated by on_done(); owned by its Registration.
-struct CallbackNode {
-  CallbackNode* prev = nullptr;
-  CallbackNode* next = nullptr;
-  void (*invoke)(CallbackNode*) noexcept = nullptr;
-  void (*destroy)(CallbackNode*) noexcept = nullptr;
-  // Guarded by the state's mutex: registered → running → finished.
-  enum class Phase : unsigned char { registered, running, finished } phase = Phase::registered;
-  bool orphaned = false;  // its Registration went away while it ran
-
-  void run() noexcept { invoke(this); }
-  void free() noexcept { destroy(this); }
-};
-
-template <class F>
-struct CallbackImpl final : CallbackNode {
-  explicit CallbackImpl(F&& f) : fn(std::move(f)) {
-    invoke = [](CallbackNode* n) noexcept { static_cast<CallbackImpl*>(n)->fn(); };
-    destroy = [](CallbackNode* n) noexcept { delete static_cast<CallbackImpl*>(n); };
-  }
-  F fn;
-};
 }  // namespace detail
 
 /// Keeps an on_done callback registered. Destroying it unregisters the

@@ -119,11 +119,13 @@ PROCCTX_EXPORT bool enabled() noexcept;
 /// For tests: records this process's children, fds (/proc/self/fd) and
 /// threads (/proc/self/task) at construction; check() reports each one that
 /// appeared since and is still there — after giving procctx's loop `grace`
-/// to finish reaping — naming the spawn site of children procctx started.
-/// Things created and cleaned up inside the scope are not reported.
-/// procctx's own loop thread and its fds belong to the baseline (the
-/// constructor starts the loop), but a second library thread would be
-/// reported.
+/// to finish reaping — one line each: a child procctx started as
+/// "leaked child PID (ARGV, STATE); spawned at FILE:LINE in FUNCTION" (its
+/// own pidfd is part of it, not a leak of its own), an fd with what it
+/// points to, a thread with its name. Things created and cleaned up inside
+/// the scope are not reported. procctx's own loop thread and its fds belong
+/// to the baseline (the constructor starts the loop), but a second library
+/// thread would be reported.
 class PROCCTX_EXPORT LeakCheck {
  public:
   /// How check() behaves.
@@ -146,6 +148,7 @@ class PROCCTX_EXPORT LeakCheck {
   std::vector<std::string> check();
 
  private:
+  std::vector<std::string> leaks_now() const;
   Options options_;
   std::vector<int> fds_, threads_, children_;
   bool checked_ = false;

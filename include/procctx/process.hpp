@@ -21,6 +21,7 @@
 /// return EPIPE), or hang on pipes held by grandchildren beyond wait_delay.
 #pragma once
 
+#include <procctx/clock.hpp>
 #include <procctx/command.hpp>
 #include <procctx/context.hpp>
 #include <procctx/export.hpp>
@@ -42,7 +43,7 @@
 namespace procctx {
 
 namespace detail {
-struct ChildState;
+class ChildState;
 struct SpawnAccess;
 }  // namespace detail
 
@@ -191,15 +192,16 @@ struct PROCCTX_EXPORT Completed {
   Result<void> check() const;
 };
 
-/// The parent's end of a Stdio::pipe() stdin. Writes never raise SIGPIPE and
-/// never block past the process's context.
-class PROCCTX_EXPORT Writer {
+/// What Writer and Reader share: one parent end of a Stdio::pipe() stream,
+/// and the context whose end bounds every wait on it. Move-only; closes its
+/// fd when destroyed.
+class PROCCTX_EXPORT PipeEnd {
  public:
-  Writer() = default;
+  PipeEnd() = default;
   /// Moves the pipe end; `o` is left closed.
-  Writer(Writer&& o) noexcept : fd_(std::exchange(o.fd_, -1)), ctx_(std::move(o.ctx_)) {}
-  /// Closes this end (EOF to the child), then takes over `o`'s.
-  Writer& operator=(Writer&& o) noexcept {
+  PipeEnd(PipeEnd&& o) noexcept : fd_(std::exchange(o.fd_, -1)), ctx_(std::move(o.ctx_)) {}
+  /// Closes this end, then takes over `o`'s.
+  PipeEnd& operator=(PipeEnd&& o) noexcept {
     if (this != &o) {
       close();
       fd_ = std::exchange(o.fd_, -1);
@@ -207,52 +209,50 @@ class PROCCTX_EXPORT Writer {
     }
     return *this;
   }
-  ~Writer();
-  /// Writes all of `bytes`. Errors: EPIPE when nobody reads any more,
-  /// errc::canceled / deadline_exceeded when the context ended first, EBADF
-  /// when this is not a pipe or was closed.
-  Result<void> write(std::string_view bytes);
-  /// Sends EOF to the child.
+  PipeEnd(const PipeEnd&) = delete;
+  PipeEnd& operator=(const PipeEnd&) = delete;
+  ~PipeEnd() { close(); }
+
+  /// Closes the parent's end (for stdin: EOF to the child; for stdout or
+  /// stderr: a child that still writes gets EPIPE, or SIGPIPE).
   void close() noexcept;
   /// True until close() (or a move) gave up the pipe end.
   bool is_open() const noexcept { return fd_ >= 0; }
 
- private:
-  friend struct detail::SpawnAccess;
+ protected:
+  // Waits until the pipe is ready for `events` or the context ends.
+  Result<void> wait_ready(short events, const char* what) const;
   int fd_ = -1;
   Context ctx_;
+
+ private:
+  friend struct detail::SpawnAccess;
+};
+
+/// The parent's end of a Stdio::pipe() stdin. Writes never raise SIGPIPE and
+/// never block past the process's context.
+class PROCCTX_EXPORT Writer : public PipeEnd {
+ public:
+  /// Writes all of `bytes`. Errors: EPIPE when nobody reads any more,
+  /// errc::canceled / deadline_exceeded when the context ended first, EBADF
+  /// when this is not a pipe or was closed. After an error, written() says
+  /// how many bytes got through in all, this call's included.
+  Result<void> write(std::string_view bytes);
+  /// Bytes the pipe took so far, over every write().
+  std::uint64_t written() const noexcept { return written_; }
+
+ private:
+  std::uint64_t written_ = 0;
 };
 
 /// The parent's end of a Stdio::pipe() stdout or stderr.
-class PROCCTX_EXPORT Reader {
+class PROCCTX_EXPORT Reader : public PipeEnd {
  public:
-  Reader() = default;
-  /// Moves the pipe end; `o` is left closed.
-  Reader(Reader&& o) noexcept : fd_(std::exchange(o.fd_, -1)), ctx_(std::move(o.ctx_)) {}
-  /// Closes this end, then takes over `o`'s.
-  Reader& operator=(Reader&& o) noexcept {
-    if (this != &o) {
-      close();
-      fd_ = std::exchange(o.fd_, -1);
-      ctx_ = std::move(o.ctx_);
-    }
-    return *this;
-  }
-  ~Reader();
   /// Reads what is there (blocking until something is); 0 means EOF.
   /// Errors as Writer::write.
   Result<std::size_t> read(std::span<char> buffer);
   /// Reads to EOF.
   Result<std::string> read_all();
-  /// Closes the parent's end: a child that still writes gets EPIPE (or SIGPIPE).
-  void close() noexcept;
-  /// True until close() (or a move) gave up the pipe end.
-  bool is_open() const noexcept { return fd_ >= 0; }
-
- private:
-  friend struct detail::SpawnAccess;
-  int fd_ = -1;
-  Context ctx_;
 };
 
 /// A running (or finished) child: a move-only handle owning its pidfd. See the top of this file.
@@ -307,8 +307,9 @@ class PROCCTX_EXPORT Process {
   /// Process must outlive the co_await.
   class CompletionAwaiter {
    public:
-    /// The awaiter protocol; co_await gives the Completed.
-    bool await_ready() const noexcept { return process_->try_wait() != nullptr; }
+    /// The awaiter protocol; co_await gives the Completed. It always
+    /// suspends, so the coroutine always resumes on the loop thread.
+    bool await_ready() const noexcept { return false; }
     /// Resumes the coroutine from on_exit(), on the loop thread.
     void await_suspend(std::coroutine_handle<> h) const {
       process_->on_exit([h](const Completed&) { h.resume(); });

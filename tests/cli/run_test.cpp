@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
@@ -404,6 +405,37 @@ TEST_F(Run, TreeNoneKeepsTheCommandInProcctxsGroup) {
   auto grouped = procctx(run_args({"--tree", "group"}, {helper(), "pgid"}));
   ASSERT_TRUE(std::regex_search(grouped.out, m, std::regex{"pid=(\\d+) pgid=(\\d+) "})) << grouped.out;
   EXPECT_EQ(m[1], m[2]);
+}
+
+}  // namespace
+
+namespace {
+
+// run keeps the library's strict defaults: only stdio reaches the command
+// unless --keep-fds, and a script without #! is not executable (126).
+TEST_F(Run, InheritedFdsOnlyWithKeepFds) {
+  auto strict = run_program("/bin/bash", {"-c", "exec 7</dev/null; " + cli() + " run -- " + helper() + " fds"});
+  EXPECT_EQ(strict.out, "0 1 2\n") << strict.err;
+  auto kept = run_program("/bin/bash", {"-c", "exec 7</dev/null; " + cli() + " run --keep-fds -- " + helper() + " fds"});
+  EXPECT_EQ(kept.out, "0 1 2 7\n") << kept.err;
+  auto both = procctx({"run", "--keep-fds", "--hardened", "--", "true"});
+  EXPECT_EQ(both.status.code(), 125);
+  EXPECT_NE(both.err.find("--keep-fds: --hardened passes no inherited fd"), std::string::npos) << both.err;
+}
+
+TEST_F(Run, AScriptWithoutShebangIsNotExecutable) {
+  char name[] = "/tmp/procctx-script-XXXXXX";
+  int fd = ::mkstemp(name);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "echo ran\n", 9), 9);
+  ::close(fd);
+  ::chmod(name, 0700);
+  auto r = procctx(run_args({}, {name}));
+  std::remove(name);
+  EXPECT_EQ(r.status.code(), 126) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("failed to run command '" + std::string{name} + "': Exec format error"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace

@@ -1,34 +1,80 @@
 #!/usr/bin/env bash
 # Installs procctx from a build tree and uses it from outside, as a project
 # would. One mode per ctest test (label install):
-#   consume.sh installed     BUILD_DIR SOURCE_DIR   cmake --install; the files; procctx --version;
-#                                                   a consumer by find_package and one by pkg-config
-#   consume.sh deb           BUILD_DIR SOURCE_DIR   cpack DEB; its contents; dpkg -x into a clean
-#                                                   root; procctx --version; a find_package consumer
+#   consume.sh installed     BUILD_DIR SOURCE_DIR   cmake --install; the files; procctx --version
+#                                                   (finding libprocctx.so through its RUNPATH);
+#                                                   consumers linked each way (below)
+#   consume.sh deb           BUILD_DIR SOURCE_DIR   cpack DEB as `make deb` does; the three packages,
+#                                                   their fields, dependencies and contents; dpkg -x
+#                                                   of all three into a clean root; procctx --version;
+#                                                   consumers linked each way against that root
 #   consume.sh add_subdirectory  SOURCE_DIR         a consumer that builds procctx from its source
 #   consume.sh FetchContent      SOURCE_DIR         the same through FetchContent (no network)
+# "Each way": find_package with procctx::procctx (shared) and with
+# procctx::procctx_static, pkg-config procctx (shared) and procctx-static;
+# each consumer is checked to link what it asked for, and run.
 # The build tree is reused as it is: nothing is rebuilt here but the consumers.
 set -euo pipefail
+# (Output is searched through <<<"$(...)", never piped into grep -q: grep -q
+# quits at the first match, and the writer's SIGPIPE would fail the pipeline.)
 
 mode=$1
 shift
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/procctx-consume.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 say() { echo "== $*"; }
 
-# consumer_cmake HOW [cmake args...]: configures, builds and runs the consumer.
+# cache BUILD_DIR NAME: a value from the build tree's CMakeCache.txt.
+cache() { sed -n "s/^$2:[A-Z]*=//p" "$1/CMakeCache.txt"; }
+
+# consumer_cmake HOW [cmake args...]: configures and builds the consumer project.
 consumer_cmake() {
-  local how=$1 src
+  local how=$1 targets=(consumer)
   shift
-  src=$(dirname "$0")/consumer
-  say "consumer by $how"
-  cmake -S "$src" -B "$work/consumer-$how" -G Ninja -DHOW="$how" "$@" >"$work/configure.log" 2>&1 ||
+  [ "$how" = find_package ] && targets+=(consumer_static)
+  say "consumer by $how: ${targets[*]}"
+  cmake -S "$here/consumer" -B "$work/consumer-$how" -G Ninja -DHOW="$how" "$@" >"$work/configure.log" 2>&1 ||
     { cat "$work/configure.log"; fail "configuring the $how consumer"; }
-  cmake --build "$work/consumer-$how" --target consumer -j 2 >"$work/build.log" 2>&1 ||
+  cmake --build "$work/consumer-$how" --target "${targets[@]}" -j 2 >"$work/build.log" 2>&1 ||
     { cat "$work/build.log"; fail "building the $how consumer"; }
-  "$work/consumer-$how/consumer" || fail "the $how consumer"
+}
+
+# run_shared BIN LIBDIR: BIN needs libprocctx.so.N, loads it from LIBDIR, and works.
+run_shared() {
+  local bin=$1 libdir=$2
+  grep -q 'NEEDED.*\[libprocctx\.so\.[0-9]*\]' <<<"$(readelf -d "$bin")" || fail "$(basename "$bin") does not link libprocctx.so"
+  grep -q "libprocctx\.so\.[0-9]* => $libdir/" <<<"$(LD_LIBRARY_PATH=$libdir ldd "$bin")" ||
+    { LD_LIBRARY_PATH=$libdir ldd "$bin"; fail "$(basename "$bin") does not load libprocctx.so from $libdir"; }
+  LD_LIBRARY_PATH=$libdir "$bin" || fail "$(basename "$bin") (shared)"
+}
+
+# run_static BIN: BIN carries procctx inside it, and works.
+run_static() {
+  local bin=$1
+  if grep -q 'NEEDED.*libprocctx' <<<"$(readelf -d "$bin")"; then fail "$(basename "$bin") links libprocctx.so, not the archive"; fi
+  "$bin" || fail "$(basename "$bin") (static)"
+}
+
+# consume_all PREFIX LIBDIR: consumers of the procctx installed at PREFIX (libraries in LIBDIR),
+# linked every way a project can.
+consume_all() {
+  local prefix=$1 libdir=$2 flags
+  consumer_cmake find_package -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+  run_shared "$work/consumer-find_package/consumer" "$libdir"
+  run_static "$work/consumer-find_package/consumer_static"
+  for pc in procctx procctx-static; do
+    say "consumer by pkg-config $pc"
+    # PKG_CONFIG_LIBDIR replaces the default search path: a procctx installed on this machine is not seen.
+    flags=$(PKG_CONFIG_LIBDIR=$libdir/pkgconfig pkg-config --cflags --libs "$pc") || fail "pkg-config $pc"
+    echo "pkg-config --cflags --libs $pc: $flags"
+    # shellcheck disable=SC2086  # the flags are words
+    c++ "$here/consumer/main.cpp" -o "$work/consumer-$pc" $flags || fail "building the pkg-config $pc consumer"
+  done
+  run_shared "$work/consumer-procctx" "$libdir"
+  run_static "$work/consumer-procctx-static"
 }
 
 # expect_files ROOT PATH...: each PATH (a glob) exists under ROOT.
@@ -40,60 +86,108 @@ expect_files() {
   done
 }
 
-installed_files=(
-  'lib*/libprocctx.*' 'include/procctx/procctx.hpp' 'include/procctx/export.hpp'
-  'lib*/cmake/procctx/procctx-config.cmake' 'lib*/pkgconfig/procctx.pc'
-  'bin/procctx' 'share/man/man1/procctx.1'
-  'share/bash-completion/completions/procctx' 'share/zsh/vendor-completions/_procctx'
-)
-
-case $mode in
-installed)
-  build=$1 source=$2
-  prefix=$work/prefix
-  say "cmake --install $build --prefix $prefix"
-  cmake --install "$build" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "install"; }
-  expect_files "$prefix" "${installed_files[@]}"
-  "$prefix/bin/procctx" --version
+# check_cli PREFIX: the command's man page and completions are usable.
+check_cli() {
+  local prefix=$1
   if command -v man >/dev/null; then
-    man -l "$prefix/share/man/man1/procctx.1" 2>/dev/null | grep -q 'procctx' || fail "the man page does not render"
+    grep -q 'procctx' <<<"$(man -l "$prefix/share/man/man1/procctx.1" 2>/dev/null)" || fail "the man page does not render"
   fi
   bash -n "$prefix/share/bash-completion/completions/procctx" || fail "bash completion syntax"
   if command -v zsh >/dev/null; then zsh -n "$prefix/share/zsh/vendor-completions/_procctx" || fail "zsh completion syntax"; fi
-  consumer_cmake find_package -DCMAKE_PREFIX_PATH="$prefix"
-  say "consumer by pkg-config"
-  pc_dir=$(dirname "$(find "$prefix" -name procctx.pc)")
-  flags=$(PKG_CONFIG_PATH=$pc_dir pkg-config --cflags --libs procctx) || fail "pkg-config procctx"
-  echo "pkg-config --cflags --libs procctx: $flags"
-  # shellcheck disable=SC2086  # the flags are words
-  c++ "$(dirname "$0")/consumer/main.cpp" -o "$work/consumer-pc" $flags || fail "building the pkg-config consumer"
-  "$work/consumer-pc" || fail "the pkg-config consumer"
+  python3 -c 'import json, sys; [json.load(open(f)) for f in sys.argv[1:]]' "$prefix"/share/procctx/schemas/*.schema.json ||
+    fail "the report schemas are not JSON"
+}
+
+# package_files DEB: the paths of the files and links in DEB, one a line, without the leading ./
+package_files() { dpkg-deb -c "$1" | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\./||' | sort; }
+
+# expect_only DEB REGEX: every file of DEB matches REGEX (a package holds only what is its own).
+expect_only() {
+  local stray
+  stray=$(package_files "$1" | grep -Ev "$2" || true)
+  [ -z "$stray" ] || fail "$(basename "$1") holds files that are not its own: $stray"
+}
+
+case $mode in
+installed)
+  build=$1
+  prefix=$work/prefix
+  libdir=$(cache "$build" CMAKE_INSTALL_LIBDIR)
+  say "cmake --install $build --prefix $prefix"
+  cmake --install "$build" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "install"; }
+  expect_files "$prefix" "$libdir/libprocctx.so" "$libdir/libprocctx.so.[0-9]*" "$libdir/libprocctx.a" \
+    'include/procctx/procctx.hpp' 'include/procctx/export.hpp' 'include/procctx/asio.hpp' \
+    "$libdir/cmake/procctx/procctx-config.cmake" "$libdir/pkgconfig/procctx.pc" "$libdir/pkgconfig/procctx-static.pc" \
+    'bin/procctx' 'share/man/man1/procctx.1' 'share/doc/procctx/abi.md' \
+    'share/bash-completion/completions/procctx' 'share/zsh/vendor-completions/_procctx' \
+    'share/procctx/schemas/procctx.run-1.schema.json'
+  # Outside the linker's search path: the command finds its library through $ORIGIN.
+  "$prefix/bin/procctx" --version || fail "the installed procctx does not start"
+  check_cli "$prefix"
+  consume_all "$prefix" "$prefix/$libdir"
   ;;
 deb)
-  build=$1 source=$2
+  build=$1
+  version=$(cache "$build" CMAKE_PROJECT_VERSION)
+  major=${version%%.*}
+  libdir=$(cache "$build" CMAKE_INSTALL_LIBDIR)
+  runtime=libprocctx$major
   say "cpack -G DEB from $build"
-  # The package as `make deb` makes it (the same CPackConfig.cmake: name,
-  # version, dependencies, description), but from the tree as built: cpack
-  # takes a `cmake --install` of it rather than first rebuilding every
-  # target, which would relink binaries other tests may be running.
-  cmake --install "$build" --prefix "$work/stage" >"$work/install.log" || { cat "$work/install.log"; fail "install"; }
-  (cd "$build" && cpack -G DEB -B "$work/pkg" -D CPACK_INSTALL_CMAKE_PROJECTS= \
-    -D "CPACK_INSTALLED_DIRECTORIES=$work/stage;usr" >"$work/cpack.log" 2>&1) || { cat "$work/cpack.log"; fail "cpack"; }
-  deb=$(find "$work/pkg" -maxdepth 1 -name 'procctx_*.deb')
-  [ -n "$deb" ] || fail "no procctx_*.deb in $work/pkg"
-  echo "$(basename "$deb"): $(dpkg-deb -f "$deb" Package Version Architecture Depends | tr '\n' ' ')"
-  dpkg-deb -c "$deb" >/dev/null || fail "dpkg-deb -c"
+  # The packages as `make deb` makes them (the same CPackConfig.cmake), from the
+  # tree as built: with Ninja, cpack installs each component without building.
+  (cd "$build" && cpack -G DEB -B "$work/pkg" >"$work/cpack.log" 2>&1) || { cat "$work/cpack.log"; fail "cpack"; }
+  for p in "$runtime" libprocctx-dev procctx; do
+    deb=$(compgen -G "$work/pkg/${p}_${version}_*.deb") || fail "no ${p}_${version}_*.deb in $work/pkg"
+    echo "$(basename "$deb"): $(dpkg-deb -f "$deb" Package Version Section Depends | tr '\n' ' ')"
+  done
+  deb_runtime=$(compgen -G "$work/pkg/${runtime}_${version}_*.deb")
+  deb_dev=$(compgen -G "$work/pkg/libprocctx-dev_${version}_*.deb")
+  deb_cli=$(compgen -G "$work/pkg/procctx_${version}_*.deb")
+
+  say "fields and dependencies"
+  maintainer=$(cache "$build" PROCCTX_DEB_MAINTAINER)
+  homepage=$(cache "$build" PROCCTX_HOMEPAGE)
+  for deb in "$deb_runtime" "$deb_dev" "$deb_cli"; do
+    [ "$(dpkg-deb -f "$deb" Maintainer)" = "$maintainer" ] || fail "$(basename "$deb"): Maintainer is not '$maintainer'"
+    [ "$(dpkg-deb -f "$deb" Homepage)" = "$homepage" ] || fail "$(basename "$deb"): Homepage is not '$homepage'"
+  done
+  grep -qF "$runtime (= $version)" <<<"$(dpkg-deb -f "$deb_dev" Depends)" || fail "libprocctx-dev does not depend on $runtime (= $version)"
+  grep -q 'libc6' <<<"$(dpkg-deb -f "$deb_runtime" Depends)" || fail "$runtime does not depend on libc6"
+  [ "$(dpkg-deb --ctrl-tarfile "$deb_runtime" | tar -xO ./shlibs)" = "libprocctx $major $runtime (>= $version)" ] ||
+    fail "$runtime: DEBIAN/shlibs is not 'libprocctx $major $runtime (>= $version)'"
+
+  say "contents"
+  ma="${libdir//./\\.}"
+  expect_only "$deb_runtime" "^usr/$ma/libprocctx\.so\.$major(\.[0-9]+)*$"
+  expect_only "$deb_dev" "^usr/(include/procctx/|$ma/(libprocctx\.so|libprocctx\.a|cmake/procctx/|pkgconfig/procctx)|share/doc/procctx/)"
+  expect_only "$deb_cli" "^usr/(bin/procctx|share/(man/man1/procctx\.1|bash-completion/|zsh/vendor-completions/|procctx/schemas/))"
+
   root=$work/root
-  dpkg -x "$deb" "$root"
-  expect_files "$root/usr" "${installed_files[@]}"
-  "$root/usr/bin/procctx" --version
-  consumer_cmake find_package -DCMAKE_PREFIX_PATH="$root/usr"
+  for deb in "$deb_runtime" "$deb_dev" "$deb_cli"; do dpkg -x "$deb" "$root"; done
+  expect_files "$root/usr" "$libdir/libprocctx.so.$version" "$libdir/libprocctx.a" 'include/procctx/asio.hpp' \
+    "$libdir/cmake/procctx/procctx-config.cmake" "$libdir/pkgconfig/procctx.pc" "$libdir/pkgconfig/procctx-static.pc" \
+    'bin/procctx' 'share/man/man1/procctx.1' 'share/doc/procctx/abi.md' 'share/procctx/schemas/procctx.run-1.schema.json'
+  grep -qF "Library soname: [libprocctx.so.$major]" <<<"$(readelf -d "$root/usr/$libdir/libprocctx.so.$version")" ||
+    fail "libprocctx.so.$version has no SONAME libprocctx.so.$major"
+  if grep -q 'NEEDED.*libprocctx\.so' <<<"$(readelf -d "$root/usr/bin/procctx")"; then
+    grep -qF "$runtime (>= $version)" <<<"$(dpkg-deb -f "$deb_cli" Depends)" || fail "procctx links libprocctx.so but does not depend on $runtime"
+  fi
+  if grep -q 'R.*PATH' <<<"$(readelf -d "$root/usr/bin/procctx")"; then fail "the packaged procctx has a RUNPATH"; fi
+  LD_LIBRARY_PATH=$root/usr/$libdir "$root/usr/bin/procctx" --version || fail "the packaged procctx does not start"
+  check_cli "$root/usr"
+  consume_all "$root/usr" "$root/usr/$libdir"
+  if command -v apt-get >/dev/null; then
+    say "apt-get --simulate install of the three packages"
+    apt-get -s -o Debug::NoLocking=1 install "$deb_runtime" "$deb_dev" "$deb_cli" >"$work/apt.log" 2>&1 ||
+      { cat "$work/apt.log"; fail "the three packages cannot be installed together"; }
+  fi
   ;;
 add_subdirectory | FetchContent)
   source=$1
   # These build libprocctx from source; a unity build keeps that to a few
   # compiler runs.
   consumer_cmake "$mode" -DPROCCTX_SOURCE_DIR="$source" -DCMAKE_UNITY_BUILD=ON
+  run_static "$work/consumer-$mode/consumer"
   ;;
 *)
   fail "unknown mode $mode"

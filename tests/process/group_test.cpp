@@ -56,7 +56,8 @@ TEST_F(GroupTest, FailFastCancelsTheOthersNamingTheFailure) {
   for (std::size_t i : {0u, 2u}) {
     ASSERT_EQ(out[i].state, Outcome::State::completed);
     EXPECT_EQ(out[i].completed->stop_reason, StopReason::canceled);
-    EXPECT_EQ(out[i].completed->cause, "'failing' exited 1");
+    // Which of the group's commands failed: its position and argv too.
+    EXPECT_EQ(out[i].completed->cause, "'failing' exited 1 (command #2: failing exit 1)");
   }
 }
 

@@ -252,6 +252,25 @@ TEST_F(Spawn, ChildStartsWithDefaultSignalsAndAnEmptyMask) {
   EXPECT_EQ(c.out.text(), "blocked=0000000000000000 ignored=0000000000000000\n");
 }
 
+TEST_F(Spawn, KeepIgnoredSignalsLeavesIgnoredWhatThisProcessIgnores) {
+  // As nohup or a shell's background job leave them: ignored across exec.
+  ::signal(SIGUSR1, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  ::signal(SIGUSR2, [](int) {});  // handled: always default in the child
+  auto kept = helper_cmd({"sigstate"}).keep_ignored_signals({SIGHUP}).out(Stdio::capture()).run();
+  auto plain = helper_cmd({"sigstate"}).out(Stdio::capture()).run();
+  ::signal(SIGUSR1, SIG_DFL);
+  ::signal(SIGHUP, SIG_DFL);
+  ::signal(SIGUSR2, SIG_DFL);
+  ASSERT_TRUE(kept && plain);
+  // SIGUSR1 (10) is bit 9 of SigIgn; SIGHUP was reset on request.
+  EXPECT_EQ(kept->out.text(), "blocked=0000000000000000 ignored=0000000000000200\n");
+  EXPECT_EQ(plain->out.text(), "blocked=0000000000000000 ignored=0000000000000000\n");
+  auto bad = helper_cmd({"sigstate"}).keep_ignored_signals({99}).run();
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), procctx::errc::invalid_argument);
+}
+
 TEST_F(Spawn, ChildLeadsItsOwnProcessGroupByDefault) {
   auto c = run_helper({"pgid"});
   EXPECT_EQ(c.out.text(), "pid=" + std::to_string(c.pid) + " pgid=" + std::to_string(c.pid) +

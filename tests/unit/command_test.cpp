@@ -14,27 +14,27 @@ TEST(Command, ArgvStartsWithTheProgramAsGiven) {
   EXPECT_EQ(cmd.argv().front(), "my-grep");
   auto built = procctx::Command{"ls"}.arg("-l").cwd("/").tree(procctx::Tree::none);
   EXPECT_EQ(built.argv(), (std::vector<std::string>{"ls", "-l"}));
-  EXPECT_EQ(built.tree(), procctx::Tree::none);
+  EXPECT_EQ(built.options().tree, procctx::Tree::none);
 }
 
 TEST(Command, EnvEditsKeepTheirOrder) {
   procctx::Command cmd{"env"};
   cmd.env("A", "1").env_remove("B").env("A", "2");
-  ASSERT_EQ(cmd.env_edits().size(), 3u);
-  EXPECT_EQ(cmd.env_edits()[2].second, "2");
-  EXPECT_FALSE(cmd.env_edits()[1].second.has_value());
+  ASSERT_EQ(cmd.options().env.edits.size(), 3u);
+  EXPECT_EQ(cmd.options().env.edits[2].second, "2");
+  EXPECT_FALSE(cmd.options().env.edits[1].second.has_value());
   cmd.env_clear();
-  EXPECT_TRUE(cmd.env_cleared());
-  EXPECT_TRUE(cmd.env_edits().empty());
+  EXPECT_TRUE(cmd.options().env.clear);
+  EXPECT_TRUE(cmd.options().env.edits.empty());
 }
 
 TEST(Command, DefaultsAreTheSafeOnes) {
   procctx::Command cmd{"x"};
-  EXPECT_EQ(cmd.tree(), procctx::Tree::process_group);
-  EXPECT_EQ(cmd.wait_delay(), 2s);
-  EXPECT_EQ(cmd.path_lookup(), procctx::PathLookup::absolute_only);
-  EXPECT_EQ(cmd.stop_sequence().to_string(), "TERM,5s,KILL");
-  for (int fd = 0; fd < 3; ++fd) EXPECT_EQ(cmd.stdio(fd).kind(), procctx::Stdio::Kind::inherit);
+  EXPECT_EQ(cmd.options().tree, procctx::Tree::process_group);
+  EXPECT_EQ(cmd.options().wait_delay, 2s);
+  EXPECT_EQ(cmd.options().path_lookup, procctx::PathLookup::absolute_only);
+  EXPECT_EQ(cmd.options().stop.to_string(), "TERM,5s,KILL");
+  for (int fd = 0; fd < 3; ++fd) EXPECT_EQ(cmd.options().stdio[static_cast<std::size_t>(fd)].kind(), procctx::Stdio::Kind::inherit);
   EXPECT_EQ(procctx::Stdio::capture().limit(), std::size_t{64} << 20);
 }
 

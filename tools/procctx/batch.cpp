@@ -13,6 +13,7 @@
 #include "batch_runner.hpp"
 #include "batch_sources.hpp"
 #include "batch_text.hpp"
+#include "messages.hpp"
 #include "subcommands.hpp"
 
 #include <procctx/procctx.hpp>
@@ -96,25 +97,8 @@ const Spec kSpec{"batch", "[OPTION]... [FILE | -- COMMAND [ARG]... ::: ARG...]",
 constexpr int kExitOwnFailure = 255;
 
 int fail(const std::string& message) {
-  std::fprintf(stderr, "procctx batch: %s\n", message.c_str());
+  say("procctx batch", message);
   return kExitOwnFailure;
-}
-
-// fds 0-2 that procctx was started without, now on /dev/null so that no file
-// of procctx's takes their place (and reaches a job as its stdio).
-struct ClosedStdio {
-  bool in = false, out = false, err = false;
-};
-ClosedStdio fill_closed_stdio() {
-  ClosedStdio c;
-  bool* closed[] = {&c.in, &c.out, &c.err};
-  for (int fd = 0; fd <= 2; ++fd) {
-    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
-    *closed[fd] = true;
-    int null = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);  // the lowest free fd: this one
-    if (null != fd && null >= 0) ::close(null);
-  }
-  return c;
 }
 
 // Jobs keep output fds open while they run; make room for many, and never
@@ -129,16 +113,14 @@ void fit_fd_limit(Config& c) {
   if (nofile.rlim_cur == RLIM_INFINITY) return;
   auto fit = static_cast<std::size_t>(std::max<rlim_t>((nofile.rlim_cur - 64) / 3, 1));
   if (c.parallel > fit) {
-    std::fprintf(stderr, "procctx batch: -j %zu lowered to %zu: RLIMIT_NOFILE %llu allows 3 fds per running job\n",
-                 c.parallel, fit, static_cast<unsigned long long>(nofile.rlim_cur));
+    say("procctx batch", "-j " + std::to_string(c.parallel) + " lowered to " + std::to_string(fit) + ": RLIMIT_NOFILE " +
+                             std::to_string(nofile.rlim_cur) + " allows 3 fds per running job");
     c.parallel = fit;
   }
 }
 
-Result<RunFiles> open_outputs(const Config& c, const ClosedStdio& closed) {
+Result<RunFiles> open_outputs(const Config& c) {
   RunFiles f;
-  f.stdout_closed = closed.out;
-  f.stderr_closed = closed.err;
   for (auto [path, flag, into] : {std::tuple{&c.summary_json, "--summary-json", &f.summary},
                                   std::tuple{&c.report, "--report", &f.report}}) {
     if (!*path) continue;
@@ -159,12 +141,13 @@ Result<void> skip_what_finished(const Config& c, JobList& jobs) {
   auto past = read_past_runs(*c.joblog);
   if (!past) return past.error();
   if (past->torn_tail) {
-    std::fprintf(stderr, "procctx batch: --joblog %s: its last line was cut off (a crash or a full disk); that job "
-                 "runs again, and the line is fenced off\n", gnu_quote(*c.joblog).c_str());
+    say("procctx batch", "--joblog " + quote(*c.joblog) +
+                             ": its last line was cut off (a crash or a full disk); that job runs again, and the "
+                             "line is fenced off");
   }
   if (std::size_t other = past->unreadable - (past->torn_tail ? 1 : 0); other > 0) {
-    std::fprintf(stderr, "procctx batch: --joblog %s: %zu line(s) are not job records and were skipped\n",
-                 gnu_quote(*c.joblog).c_str(), other);
+    say("procctx batch", "--joblog " + quote(*c.joblog) + ": " + std::to_string(other) +
+                             " line(s) are not job records and were skipped");
   }
   std::size_t before = jobs.size();
   jobs.keep_if([&](const std::string& id) {
@@ -173,18 +156,17 @@ Result<void> skip_what_finished(const Config& c, JobList& jobs) {
     return c.resume == Config::Resume::failed && !it->second.success;
   });
   if (before > jobs.size() && !c.quiet) {
-    std::fprintf(stderr, "procctx batch: resuming: %zu job(s) already done per %s\n", before - jobs.size(),
-                 gnu_quote(*c.joblog).c_str());
+    say("procctx batch",
+        "resuming: " + std::to_string(before - jobs.size()) + " job(s) already done per " + quote(*c.joblog));
   }
   return {};
 }
 
-Result<JobList> jobs_to_run(const Config& c, const Parsed& p, const ClosedStdio& closed) {
-  auto jobs = job_list_from(p.operands, c.jsonl, closed.in);
+Result<JobList> jobs_to_run(const Config& c, const Parsed& p) {
+  auto jobs = job_list_from(p.operands, c.jsonl);
   if (!jobs) return jobs.error();
   for (const auto& e : jobs->errors()) {
-    std::fprintf(stderr, "procctx batch: %s%s\n", e.line ? ("line " + std::to_string(e.line) + ": ").c_str() : "",
-                 e.message.c_str());
+    say("procctx batch", (e.line ? "line " + std::to_string(e.line) + ": " : std::string{}) + e.message);
   }
   if (!jobs->errors().empty() && c.strict) {
     return Error{make_error_code(errc::invalid_argument),
@@ -204,7 +186,8 @@ Result<JobList> jobs_to_run(const Config& c, const Parsed& p, const ClosedStdio&
 const Spec& batch_spec() { return kSpec; }
 
 int batch_main(std::span<const std::string> args) {
-  ClosedStdio closed = fill_closed_stdio();
+  // main() has put /dev/null on any of fds 0-2 the caller closed (caller_fds.hpp):
+  // reading a closed stdin fails, so the job list is never silently empty.
   if (!args.empty() && args[0] == "merge") return merge_main(args.subspan(1));
   int exit_code = 0;
   auto parsed = parse_args(kSpec, args, exit_code);
@@ -215,9 +198,9 @@ int batch_main(std::span<const std::string> args) {
     return kExitOwnFailure;
   }
   fit_fd_limit(*config);
-  auto files = open_outputs(*config, closed);
+  auto files = open_outputs(*config);
   if (!files) return fail(files.error().message());
-  auto jobs = jobs_to_run(*config, *parsed, closed);
+  auto jobs = jobs_to_run(*config, *parsed);
   if (!jobs) return fail(jobs.error().message());
   if (config->joblog) {
     auto log = JobLogFile::open(*config->joblog, config->resume != Config::Resume::none, config->parallel_format);

@@ -1,5 +1,7 @@
 #include "batch_attempt.hpp"
 
+#include "messages.hpp"
+
 #include <algorithm>
 #include <csignal>
 
@@ -100,7 +102,8 @@ JobRecord start_failed_record(const Attempt& a, const std::string& message, int 
 std::string note_for(const Attempt& a, const JobRecord& rec, bool retrying) {
   if (rec.stop.empty() && rec.signal == 0) return {};
   std::string status = rec.signal ? "killed by " + signal_name(rec.signal) : "exited " + std::to_string(rec.exit_code);
-  std::string note = "procctx batch: #" + std::to_string(a.spec.seq) + " " + a.spec.command + ": " + status;
+  // The command as the user wrote it, but never a raw control byte on a terminal.
+  std::string note = "procctx batch: #" + std::to_string(a.spec.seq) + " " + printable(a.spec.command) + ": " + status;
   if (!rec.stop.empty()) note += " (" + rec.stop + ")";
   if (retrying) note += "; will try again";
   return note + "\n";

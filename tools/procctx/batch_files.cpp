@@ -15,7 +15,7 @@
 namespace procctx::cli::batch {
 
 Error file_error(const std::string& flag, const std::string& path, const std::string& what) {
-  return Error{make_error_code(errc::invalid_argument), flag + " " + gnu_quote(path) + ": " + what};
+  return Error{make_error_code(errc::invalid_argument), flag + " " + quote(path) + ": " + what};
 }
 
 FileHandle& FileHandle::operator=(FileHandle&& o) noexcept {

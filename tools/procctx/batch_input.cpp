@@ -109,7 +109,7 @@ std::optional<std::string> json_field(const std::string& key, const nlohmann::js
   } else if (key == "timeout") {
     if (!value.is_string()) return "\"timeout\" must be a duration string such as \"5s\"";
     auto d = parse_duration(value.get<std::string>());
-    if (!d) return "\"timeout\" " + gnu_quote(value.get<std::string>()) + " is not a duration such as \"5s\"";
+    if (!d) return "\"timeout\" " + quote(value.get<std::string>()) + " is not a duration such as \"5s\"";
     j.timeout = *d;
   } else {
     // The key as JSON writes it: quoted, and any control character escaped.
@@ -180,7 +180,7 @@ struct JobList::Builder {
     if (!j.id.empty()) {
       auto [it, fresh] = explicit_ids.emplace(j.id, e.line);
       if (!fresh) {
-        list.errors_.push_back({e.line, "\"id\" " + gnu_quote(j.id) + " is already the id of line " +
+        list.errors_.push_back({e.line, "\"id\" " + quote(j.id) + " is already the id of line " +
                                             std::to_string(it->second)});
         return;
       }

@@ -4,6 +4,7 @@
 #include "batch_report.hpp"
 #include "batch_sched.hpp"
 #include "batch_text.hpp"
+#include "messages.hpp"
 #include "subcommands.hpp"
 
 #include <algorithm>
@@ -34,7 +35,7 @@ const Spec kMergeSpec{"batch merge", "[OPTION]... LOG...",
                       kMergeFlags};
 
 int fail(const std::string& message) {
-  std::fprintf(stderr, "procctx batch merge: %s\n", message.c_str());
+  say("procctx batch merge", message);
   return kExitOwnFailure;
 }
 
@@ -61,8 +62,8 @@ Result<std::vector<JobRecord>> read_log(const std::string& path) {
   }
   if (in.bad()) return file_error("log", path, std::string{"read error: "} + std::strerror(errno));
   if (skipped > 0) {
-    std::fprintf(stderr, "procctx batch merge: %s: %zu line(s) not understood, skipped (%s)\n",
-                 gnu_quote(path).c_str(), skipped, gnu_quote(first_problem).c_str());
+    say("procctx batch merge",
+        quote(path) + ": " + std::to_string(skipped) + " line(s) not understood, skipped (" + first_problem + ")");
   }
   return records;
 }
@@ -82,8 +83,10 @@ Summary summarize(const std::vector<JobRecord>& all, const std::vector<std::stri
     s.wall = end - s.started_at;
   }
   std::set<std::string> shards;
+  s.parallel = 1;
   for (const auto& r : all) {
     if (!r.shard.empty()) shards.insert(r.shard);
+    s.parallel = std::max(s.parallel, r.slot);  // the most jobs at once in one shard
   }
   s.shard = std::to_string(shards.size()) + " shard(s)";
   for (const auto& p : paths) s.settings.emplace_back("merged", p);
@@ -131,7 +134,8 @@ int merge_main(std::span<const std::string> args) {
   if (report) {
     if (auto ok = report->replace(html_report(s, std::move(all))); !ok) return fail(ok.error().message());
   }
-  std::fprintf(stderr, "procctx batch merge: %zu job(s): %zu succeeded, %zu failed\n", s.total, s.succeeded, s.failed);
+  say("procctx batch merge", std::to_string(s.total) + " job(s): " + std::to_string(s.succeeded) + " succeeded, " +
+                                 std::to_string(s.failed) + " failed");
   return s.exit_code;
 }
 

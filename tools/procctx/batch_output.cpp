@@ -66,10 +66,7 @@ int copy_range(int from, off_t offset, off_t length, int to, off_t* at) {
 
 // --- Sink --------------------------------------------------------------------
 
-Sink::Sink(int fd, std::string name, bool closed_at_start) : fd_(fd), closed_at_start_(closed_at_start) {
-  loss_.stream = std::move(name);
-  if (closed_at_start_) error_ = EBADF;
-}
+Sink::Sink(int fd, std::string name) : fd_(fd) { loss_.stream = std::move(name); }
 
 bool Sink::failed(int err, std::uint64_t bytes) {
   if (error_ == 0) error_ = err;
@@ -132,7 +129,7 @@ bool Sink::copy_tagged(int file, off_t offset, off_t length, const std::string& 
 std::optional<WriteLoss> Sink::loss() const {
   if (loss_.bytes == 0 || error_ == EPIPE) return std::nullopt;
   WriteLoss l = loss_;
-  l.error = error_ == EBADF && closed_at_start_ ? "closed when procctx batch started" : std::strerror(error_);
+  l.error = std::strerror(error_);
   return l;
 }
 
@@ -162,7 +159,7 @@ Result<FilePool::Pair> FilePool::take() {
     }
   }
   Pair p{FileHandle{unlinked_file(dir_)}, FileHandle{unlinked_file(dir_)}, {}, {}};
-  if (p.out.fd() < 0 || p.err.fd() < 0) return os_error(errno, "a temporary file in " + gnu_quote(dir_));
+  if (p.out.fd() < 0 || p.err.fd() < 0) return os_error(errno, "a temporary file in " + quote(dir_));
   auto o = child_end(p.out.fd());
   if (!o) return o.error();
   auto e = child_end(p.err.fd());
@@ -206,12 +203,12 @@ Result<Spool::Piece> Spool::keep(int file, off_t length) {
   --pieces_;
   if (file_.fd() < 0) {
     file_ = FileHandle{unlinked_file(dir_)};
-    if (file_.fd() < 0) return os_error(errno, "the --keep-order spool in " + gnu_quote(dir_));
+    if (file_.fd() < 0) return os_error(errno, "the --keep-order spool in " + quote(dir_));
   }
   Piece p{end_, length};
   off_t at = end_;
   if (int err = copy_range(file, 0, length, file_.fd(), &at)) {
-    return os_error(err, "the --keep-order spool in " + gnu_quote(dir_));
+    return os_error(err, "the --keep-order spool in " + quote(dir_));
   }
   end_ = at;
   ++pieces_;

@@ -38,9 +38,9 @@ namespace procctx::cli::batch {
 // procctx's stdout or stderr.
 class Sink {
  public:
-  // `closed_at_start`: the fd was closed when procctx started (now /dev/null):
-  // nothing written to it arrives anywhere, which is a loss.
-  Sink(int fd, std::string name, bool closed_at_start);
+  // A stream the caller closed is /dev/null opened for reading (main()):
+  // every write fails with EBADF, and counts as lost.
+  Sink(int fd, std::string name);
 
   // Writes `bytes`; false if they did not all get through.
   bool write(std::string_view bytes);
@@ -63,7 +63,6 @@ class Sink {
 
   int fd_;
   int error_ = 0;
-  bool closed_at_start_;
   WriteLoss loss_;
 };
 

@@ -113,8 +113,8 @@ Runner::Runner(const Config& c, JobList jobs, RunFiles files)
     : cfg_(c),
       jobs_(std::move(jobs)),
       files_(std::move(files)),
-      out_(STDOUT_FILENO, "stdout", files_.stdout_closed),
-      err_(STDERR_FILENO, "stderr", files_.stderr_closed),
+      out_(STDOUT_FILENO, "stdout"),
+      err_(STDERR_FILENO, "stderr"),
       printer_(out_, err_, c.tmpdir, c.keep_order,
                [this](JobOutput&& o) {
                  if (o.pooled) pool_.give_back({std::move(o.out), std::move(o.err), {}, {}}, o.out_size, o.err_size);
@@ -307,14 +307,14 @@ void Runner::log(const JobRecord& rec) {
   if (cfg_.report) records_.push_back(rec);
   if (files_.results) {
     if (auto ok = files_.results->write_meta(rec.seq, meta_json(rec)); !ok) {
-      write_err("procctx batch: " + ok.error().message() + "\n");
+      write_err("procctx batch: " + printable(ok.error().message()) + "\n");
       own_failure_ = true;
     }
   }
   if (!files_.joblog || own_failure_) return;
   if (auto ok = files_.joblog->write(rec); !ok) {
     // The log is what --resume goes by: without it, starting more jobs only makes work to redo.
-    write_err("procctx batch: " + ok.error().message() + "; starting no new job\n");
+    write_err("procctx batch: " + printable(ok.error().message()) + "; starting no new job\n");
     own_failure_ = true;
     halt(HaltPolicy::When::soon, "the job log could not be written");
   }
@@ -339,7 +339,7 @@ void Runner::report_failed_starts() {
   }
   for (auto& f : failed) {
     Attempt& a = f.attempt;
-    std::string note = "procctx batch: #" + std::to_string(a.spec.seq) + " " + f.message + "\n";
+    std::string note = "procctx batch: #" + std::to_string(a.spec.seq) + " " + printable(f.message) + "\n";
     if (cfg_.line_buffer) {
       write_err(note);
     } else {
@@ -383,7 +383,9 @@ void Runner::on_mail(const Inbox::Mail& m) {
       std::string list = "\nprocctx batch: " + name + ": starting no new job; still running:\n";
       {
         std::lock_guard lock{mu_};
-        for (const auto& [token, a] : running_) list += "  #" + std::to_string(a.spec.seq) + " " + a.spec.command + "\n";
+        for (const auto& [token, a] : running_) {
+          list += "  #" + std::to_string(a.spec.seq) + " " + printable(a.spec.command) + "\n";
+        }
       }
       write_err(list + "procctx batch: send it again to stop them\n");
       halt(HaltPolicy::When::soon, "procctx batch received " + name);
@@ -456,7 +458,7 @@ int Runner::run() {
   if (cfg_.line_buffer && files_.results) follower_ = std::make_unique<LineFollower>(out_, err_);
   auto watch = on_signal({SIGINT, SIGTERM, SIGHUP}, [this](int sig) { inbox_.post_signal(sig); });
   if (!watch) {
-    write_err("procctx batch: cannot watch SIGINT, SIGTERM and SIGHUP: " + watch.error().message() + "\n");
+    write_err("procctx batch: cannot watch SIGINT, SIGTERM and SIGHUP: " + printable(watch.error().message()) + "\n");
     return kExitOwnFailure;
   }
   signals_watch_.emplace(std::move(*watch));
@@ -533,7 +535,7 @@ int Runner::wrap_up() {
                             std::pair{&files_.report, cfg_.report ? html_report(s, std::move(records_)) : ""}}) {
     if (!*file) continue;
     if (auto ok = (*file)->replace(text); !ok) {
-      err_.write("procctx batch: " + ok.error().message() + "\n");
+      err_.write("procctx batch: " + printable(ok.error().message()) + "\n");
       s.exit_code = kExitOwnFailure;
     }
   }

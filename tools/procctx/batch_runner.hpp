@@ -20,7 +20,6 @@ struct RunFiles {
   std::optional<JobLogFile> joblog;
   std::optional<OutputFile> summary, report;
   std::optional<ResultsDir> results;
-  bool stdout_closed = false, stderr_closed = false;  // when procctx started
 };
 
 // Runs everything; returns procctx batch's exit code.

@@ -79,20 +79,20 @@ std::optional<RetryPolicy> RetryPolicy::parse_on(std::string_view text, std::str
     } else if (auto dash = item.find('-'); dash != std::string_view::npos && dash > 0) {
       auto lo = to_int(item.substr(0, dash)), hi = to_int(item.substr(dash + 1));
       if (!lo || !hi || *lo > *hi || *lo < 1 || *hi > 255) {
-        error = gnu_quote(item) + " is not a range of exit codes such as 1-5";
+        error = quote(item) + " is not a range of exit codes such as 1-5";
         return std::nullopt;
       }
       for (int c = *lo; c <= *hi; ++c) r.exit_codes.insert(c);
     } else if (auto code = to_int(item)) {
       if (*code < 1 || *code > 255) {
-        error = gnu_quote(item) + " is not an exit code from 1 to 255";
+        error = quote(item) + " is not an exit code from 1 to 255";
         return std::nullopt;
       }
       r.exit_codes.insert(*code);
     } else if (int sig = signal_from_name(item); sig != 0) {
       r.signals.insert(sig);
     } else {
-      error = gnu_quote(item) + " is none of: exit codes (3, 1-5), signal names (KILL), timeout, any";
+      error = quote(item) + " is none of: exit codes (3, 1-5), signal names (KILL), timeout, any";
       return std::nullopt;
     }
   }

@@ -21,7 +21,7 @@ struct Var {
   std::string shown() const {
     std::string s = name;
     s += '=';
-    s += value ? gnu_quote(value) : std::string{"(unset)"};
+    s += value ? quote(value) : std::string{"(unset)"};
     return s;
   }
 };
@@ -118,7 +118,7 @@ Result<Shard> shard_from(const std::optional<std::string>& shard_flag,
     if (!n || *n == 0) return shard_error(bad_value("--shard-count", *shard_count_flag, "expected a positive number"));
     if (shard_flag) return shard_error("--shard-count is for JOB_COMPLETION_INDEX; with --shard I/N it has no use");
     if (!env("JOB_COMPLETION_INDEX")) {
-      return shard_error("--shard-count " + gnu_quote(*shard_count_flag) +
+      return shard_error("--shard-count " + quote(*shard_count_flag) +
                          " needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job); elsewhere give --shard I/N");
     }
   }

@@ -20,11 +20,10 @@ Error input_error(std::string message) {
 }
 
 // Everything `path` holds ("-": standard input); `what` names it in errors.
-Result<std::string> read_whole(const std::string& path, const std::string& what, bool stdin_closed) {
+Result<std::string> read_whole(const std::string& path, const std::string& what) {
   bool from_stdin = path == "-";
-  if (from_stdin && stdin_closed) return input_error("cannot read " + what + ": standard input is closed");
   int fd = from_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  std::string name = from_stdin ? std::string{"standard input"} : gnu_quote(path);
+  std::string name = from_stdin ? std::string{"standard input"} : quote(path);
   if (fd < 0) return input_error("cannot read " + what + " from " + name + ": " + std::strerror(errno));
   struct stat st {};
   int err = ::fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
@@ -43,8 +42,8 @@ Result<std::string> read_whole(const std::string& path, const std::string& what,
 }
 
 // The values of a :::: FILE: one per line.
-Result<std::vector<std::string>> values_from_file(const std::string& path, bool stdin_closed) {
-  auto text = read_whole(path, "the arguments of ::::", stdin_closed);
+Result<std::vector<std::string>> values_from_file(const std::string& path) {
+  auto text = read_whole(path, "the arguments of ::::");
   if (!text) return text.error();
   std::vector<std::string> values;
   std::size_t line = 0;
@@ -54,7 +53,7 @@ Result<std::vector<std::string>> values_from_file(const std::string& path, bool 
     pos = nl == std::string::npos ? text->size() : nl + 1;
     ++line;
     if (value.find('\0') != std::string::npos) {
-      return input_error(":::: " + gnu_quote(path) + ": line " + std::to_string(line) +
+      return input_error(":::: " + quote(path) + ": line " + std::to_string(line) +
                          " holds a NUL byte, which no argument can");
     }
     values.push_back(std::move(value));
@@ -64,7 +63,7 @@ Result<std::vector<std::string>> values_from_file(const std::string& path, bool 
 
 bool is_separator(const std::string& s) { return s == ":::" || s == "::::"; }
 
-Result<JobList> from_template(const std::vector<std::string>& ops, bool stdin_closed) {
+Result<JobList> from_template(const std::vector<std::string>& ops) {
   auto first = std::find_if(ops.begin(), ops.end(), is_separator);
   std::vector<std::string> tmpl{ops.begin(), first};
   std::vector<std::vector<std::string>> sources;
@@ -79,7 +78,7 @@ Result<JobList> from_template(const std::vector<std::string>& ops, bool stdin_cl
         values.push_back(*it);
         continue;
       }
-      auto more = values_from_file(*it, stdin_closed);
+      auto more = values_from_file(*it);
       if (!more) return more.error();
       values.insert(values.end(), more->begin(), more->end());
     }
@@ -90,10 +89,10 @@ Result<JobList> from_template(const std::vector<std::string>& ops, bool stdin_cl
 
 }  // namespace
 
-Result<JobList> job_list_from(const std::vector<std::string>& ops, bool jsonl, bool stdin_closed) {
+Result<JobList> job_list_from(const std::vector<std::string>& ops, bool jsonl) {
   if (std::any_of(ops.begin(), ops.end(), is_separator)) {
     if (jsonl) return input_error("--jsonl reads JSON lines from a FILE; a command template takes ::: ARG... instead");
-    return from_template(ops, stdin_closed);
+    return from_template(ops);
   }
   if (ops.size() > 1) {
     return input_error("one input FILE at most (a command to run needs ::: ARG... after it)");
@@ -101,10 +100,10 @@ Result<JobList> job_list_from(const std::vector<std::string>& ops, bool jsonl, b
   std::string path = ops.empty() ? "-" : ops[0];
   struct stat st {};
   if (path != "-" && ::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
-    return input_error("cannot read the job list from " + gnu_quote(path) +
+    return input_error("cannot read the job list from " + quote(path) +
                        ": no such file (a command to run needs ::: ARG... after it)");
   }
-  auto text = read_whole(path, "the job list", stdin_closed);
+  auto text = read_whole(path, "the job list");
   if (!text) return text.error();
   return JobList::from_lines(*text, jsonl);
 }

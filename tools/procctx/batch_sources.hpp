@@ -13,8 +13,7 @@
 
 namespace procctx::cli::batch {
 
-// The operands after the flags. `stdin_closed`: fd 0 was closed when
-// procctx started (so reading it would read nothing, silently).
-Result<JobList> job_list_from(const std::vector<std::string>& operands, bool jsonl, bool stdin_closed);
+// The operands after the flags.
+Result<JobList> job_list_from(const std::vector<std::string>& operands, bool jsonl);
 
 }  // namespace procctx::cli::batch

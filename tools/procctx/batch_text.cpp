@@ -1,55 +1,14 @@
 #include "batch_text.hpp"
 
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 
-#include <unistd.h>
-
 namespace procctx::cli::batch {
 
-std::string gnu_quote(std::string_view text) {
-  std::string out = "'";
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
-      case '\\': out += "\\\\"; break;
-      case '\'': out += "\\'"; break;
-      default:
-        if (c < 0x20 || c >= 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\%03o", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "'";
-}
-
 std::string bad_value(std::string_view flag, std::string_view value, std::string_view why) {
-  return std::string{flag} + " " + gnu_quote(value) + ": " + std::string{why};
-}
-
-int write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
-    if (n == 0) return EIO;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return 0;
+  return std::string{flag} + " " + quote(value) + ": " + std::string{why};
 }
 
 std::optional<std::uint64_t> to_u64(std::string_view s) {

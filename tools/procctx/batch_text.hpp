@@ -1,7 +1,9 @@
-// batch_text.hpp — small text and fd helpers `procctx batch` uses in many
-// places: values quoted for messages as GNU tools quote them, whole writes
-// with their errno, and number parsing that refuses anything extra.
+// batch_text.hpp — small text helpers `procctx batch` uses in many places:
+// a bad value named the one way (quote() and write_all() are procctx's own,
+// in messages.hpp), number parsing that refuses anything extra, and times.
 #pragma once
+
+#include "messages.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -10,18 +12,9 @@
 
 namespace procctx::cli::batch {
 
-// `text` quoted as GNU's quote() does in the C locale: 'a\n\033[31m'.
-// Control characters and bytes outside ASCII are escaped, so a hostile
-// value never reaches a terminal raw.
-std::string gnu_quote(std::string_view text);
-
 // "--jobs 'x': expected a positive number": the flag, the value as given
 // (quoted), and what was wrong.
 std::string bad_value(std::string_view flag, std::string_view value, std::string_view why);
-
-// Writes all of `bytes` to `fd` (retrying EINTR and short writes); 0, or
-// the errno of the write that failed.
-int write_all(int fd, std::string_view bytes);
 
 // A whole decimal number, nothing before or after it.
 std::optional<std::uint64_t> to_u64(std::string_view s);

@@ -1,5 +1,7 @@
 #include "flags.hpp"
 
+#include "messages.hpp"
+
 #include <algorithm>
 #include <sstream>
 
@@ -26,13 +28,19 @@ std::vector<std::string> Parsed::values(std::string_view long_name) const {
 }
 
 std::string program_name(const Spec& spec) {
+  if (spec.name == "timeout" && invoked_as_timeout()) return "timeout";
   return spec.name.empty() ? std::string{"procctx"} : "procctx " + std::string{spec.name};
 }
 
 namespace {
 
+// An option as getopt quotes it in its messages (always ASCII quotes), but
+// never with a raw control byte.
+std::string option_text(std::string_view text) { return "'" + printable(text) + "'"; }
+
 // The flag named by `name` (a whole long name, or a unique prefix of one).
-const Flag* find_long(const Spec& spec, std::string_view name, std::string& error) {
+// `arg` is the whole argument, as getopt shows it in its message.
+const Flag* find_long(const Spec& spec, std::string_view name, std::string_view arg, std::string& error) {
   const Flag* found = nullptr;
   int matches = 0;
   for (const Flag& f : spec.flags) {
@@ -43,8 +51,7 @@ const Flag* find_long(const Spec& spec, std::string_view name, std::string& erro
     }
   }
   if (matches == 1) return found;
-  error = matches == 0 ? "unrecognized option '--" + std::string{name} + "'"
-                       : "option '--" + std::string{name} + "' is ambiguous";
+  error = matches == 0 ? "unrecognized option " + option_text(arg) : "option " + option_text(arg) + " is ambiguous";
   return nullptr;
 }
 
@@ -71,7 +78,7 @@ std::optional<Parsed> parse(const Spec& spec, std::span<const std::string> args,
       std::string_view body = std::string_view{a}.substr(2);
       std::size_t eq = body.find('=');
       std::string_view name = body.substr(0, eq);
-      const Flag* f = find_long(spec, name, error);
+      const Flag* f = find_long(spec, name, a, error);
       if (!f) return std::nullopt;
       if (f->value.empty()) {
         if (eq != std::string_view::npos) {
@@ -93,7 +100,7 @@ std::optional<Parsed> parse(const Spec& spec, std::span<const std::string> args,
     for (std::size_t j = 1; j < a.size(); ++j) {
       const Flag* f = find_short(spec, a[j]);
       if (!f) {
-        error = std::string{"invalid option -- '"} + a[j] + "'";
+        error = "invalid option -- " + option_text(std::string_view{&a[j], 1});
         return std::nullopt;
       }
       if (f->value.empty()) {
@@ -105,7 +112,7 @@ std::optional<Parsed> parse(const Spec& spec, std::span<const std::string> args,
       } else if (i + 1 < args.size()) {
         out.given.emplace_back(f, args[++i]);
       } else {
-        error = std::string{"option requires an argument -- '"} + a[j] + "'";
+        error = "option requires an argument -- " + option_text(std::string_view{&a[j], 1});
         return std::nullopt;
       }
       break;

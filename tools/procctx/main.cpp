@@ -1,8 +1,13 @@
 // procctx — run child processes under deadlines, stop whole trees, lose
 // nothing. This file only dispatches to the subcommands.
+#include "exit_codes.hpp"
+#include "messages.hpp"
+#include "caller_fds.hpp"
 #include "subcommands.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <span>
 #include <string>
@@ -39,45 +44,19 @@ std::string man_page() {
   return out;
 }
 
-}  // namespace
-
-std::string version_line(std::string_view subcommand) {
-  std::string s = "procctx";
-  if (!subcommand.empty()) s += " " + std::string{subcommand};
-  return s + " " PROCCTX_VERSION_STRING;
-}
-
-int usage_error(const Spec& spec, const std::string& message) {
-  std::string prog = program_name(spec);
-  if (!message.empty()) std::fprintf(stderr, "%s: %s\n", prog.c_str(), message.c_str());
-  std::fprintf(stderr, "Try '%s --help' for more information.\n", prog.c_str());
-  return 125;
-}
-
-std::optional<Parsed> parse_args(const Spec& spec, std::span<const std::string> args, int& exit_code) {
-  std::string error;
-  auto parsed = parse(spec, args, error);
-  if (!parsed) {
-    exit_code = usage_error(spec, error);
-    return std::nullopt;
+// Runs the subcommand named by args[0]; `program` is set to the name its
+// messages use.
+int dispatch(std::span<const std::string> args, std::string& program) {
+  if (invoked_as_timeout()) {
+    program = program_name(timeout_spec());
+    return timeout_main(args);
   }
-  if (parsed->has("help")) {
-    std::cout << help(spec);
-    exit_code = 0;
-    return std::nullopt;
-  }
-  if (parsed->has("version")) {
-    std::cout << version_line(spec.name) << "\n";
-    exit_code = 0;
-    return std::nullopt;
-  }
-  return parsed;
-}
-
-int main(std::span<const std::string> args) {
   if (args.empty()) return usage_error(kTop, "missing COMMAND");
   const std::string& sub = args[0];
   auto rest = args.subspan(1);
+  for (const Spec* s : {&run_spec(), &timeout_spec(), &batch_spec()}) {
+    if (sub == s->name) program = program_name(*s);
+  }
   if (sub == "run") return run_main(rest);
   if (sub == "timeout") return timeout_main(rest);
   if (sub == "batch") return batch_main(rest);
@@ -93,18 +72,32 @@ int main(std::span<const std::string> args) {
     std::cout << version_line("") << "\n";
     return 0;
   }
-  return usage_error(kTop, "unknown command " + std::string{"'"} + sub + "'");
+  return usage_error(kTop, "unknown command " + quote(sub));
 }
 
+}  // namespace
 }  // namespace procctx::cli
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+  using namespace procctx::cli;
+  // Before anything is opened: see caller_fds.hpp.
+  if (!claim_standard_fds()) return kExitFailure;
+  set_invocation_name(argc > 0 && argv[0] ? argv[0] : "");
+  track_stdout_errors();
+  std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+  std::string program = "procctx";
+  int code = kExitFailure;
   try {
-    return procctx::cli::main(args);
+    code = dispatch(args, program);
   } catch (const std::exception& e) {
     // Never an abort: say what broke, in procctx's own exit code.
-    std::fprintf(stderr, "procctx: error: internal error: %s\n", e.what());
-    return 125;
+    say(program, std::string{"internal error: "} + e.what());
+    return kExitFailure;
   }
+  // coreutils' close_stdout: output that could not be written is an error.
+  if (int err = stdout_write_error()) {
+    say(program, std::string{"write error: "} + std::strerror(err));
+    if (code == 0) code = kExitFailure;
+  }
+  return code;
 }

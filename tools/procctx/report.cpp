@@ -66,6 +66,10 @@ std::string to_json(const RunReport& r) {
     j["pid"] = nullptr;
     j["status"] = {{"kind", "not_started"}, {"code", nullptr}, {"signal", nullptr}, {"core_dumped", false},
                    {"text", "not started"}};
+    if (r.timed_out_before_start) {
+      j["stop"] = {{"reason", "deadline"}, {"cause", "context deadline exceeded"}, {"stage", -1},
+                   {"sequence", r.stop_sequence}, {"signals", json::array()}};
+    }
   } else {
     j["pid"] = c->pid;
     j["wall_seconds"] = seconds(c->wall);

@@ -26,6 +26,7 @@ struct RunReport {
   std::chrono::system_clock::time_point start, end;
   int exit_code = 0;  // procctx's own
   std::string error;  // why procctx could not run the command, if so
+  bool timed_out_before_start = false;  // a --timeout shorter than the spawn
   const Completed* outcome = nullptr;
   std::string stop_sequence;
   std::string tree_requested;

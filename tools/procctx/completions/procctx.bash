@@ -41,7 +41,7 @@ _procctx() {
   run)
     flags_arg="--timeout --stop --wait-delay --tree --leftovers --env --env-keep --cwd --user --group --groups
       --rlimit --umask --memory-max --pids-max --cpu-max --json"
-    flags_noarg="--env-clear --no-new-privs --hardened -v --verbose --help --version" ;;
+    flags_noarg="--keep-fds --env-clear --no-new-privs --hardened -v --verbose --help --version" ;;
   timeout)
     flags_arg="-k --kill-after -s --signal"
     flags_noarg="-f --foreground -p --preserve-status -v --verbose --help --version" ;;

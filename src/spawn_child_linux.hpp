@@ -1,4 +1,4 @@
-// spawn_linux.hpp — the plan the child side of spawn follows.
+// spawn_child_linux.hpp — the plan the child side of spawn follows.
 //
 // Everything is decided and allocated in the parent; the child, running on
 // a private stack in memory shared with the suspended parent (CLONE_VM |
@@ -57,6 +57,11 @@ struct ChildPlan {
   char* const* sh_argv = nullptr;  // with shell_fallback: {"/bin/sh", path, args..., nullptr}
   bool keep_inherited = false;     // keep every fd that is not close-on-exec
   bool use_close_range = true;  // false: list /proc/self/fd instead
+  bool handlers_cleared = false;  // clone3 with CLONE_CLEAR_SIGHAND: the kernel reset every handler
+  bool keep_ignored = false;      // ignored signals stay ignored (but those in `reset`)
+  static constexpr int kMaxResets = 64;
+  int reset[kMaxResets] = {};
+  int nreset = 0;
   bool share_files = true;      // clone with CLONE_FILES; the child copies what it needs
   int unshare_fault = 0;        // tests: the child's copy fails with this errno
   int cgroup_dir = -1;          // join this cgroup (when clone3 could not put us there)

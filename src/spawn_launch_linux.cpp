@@ -1,0 +1,140 @@
+#include "spawn_launch_linux.hpp"
+
+#include <csignal>
+#include <future>
+
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace procctx::detail {
+namespace {
+
+// A private stack for the child, one per spawning thread, kept for reuse.
+// It is only used while this thread is suspended in clone.
+struct ChildStack {
+  static constexpr std::size_t kSize = 64 * 1024;
+  static constexpr std::size_t kGuard = 4096;
+  void* base = nullptr;
+  ChildStack() {
+    void* p = sys::map_memory(kSize + kGuard, MAP_STACK);
+    if (!p) return;
+    sys::protect_memory(p, kGuard, PROT_NONE);  // the stack grows down into this
+    base = p;
+  }
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+  ~ChildStack() {
+    if (base) sys::unmap_memory(base, kSize + kGuard);
+  }
+  void* bottom() const { return static_cast<char*>(base) + kGuard; }
+};
+
+struct Attempt {
+  long pid = -ENOSYS;  // or -errno
+  int pidfd = -1;
+  bool no_stack = false;
+};
+
+// One clone: clone3 where the kernel (and a container's seccomp filter)
+// allows it, else clone(). Every signal is blocked meanwhile, so no handler
+// of ours can run in the child while it shares our memory.
+Attempt clone_once(SpawnPlan& plan, int cgroup_fd) {
+  thread_local ChildStack stack;
+  Attempt a;
+  if (!stack.base) {
+    a.no_stack = true;
+    return a;
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  if (sys::have_clone3()) {
+    int injected = sys::injected(sys::Call::clone3);
+    plan.child.handlers_cleared = sys::have_clear_sighand();
+    a.pid = injected ? -injected : clone_child(&plan.child, stack.bottom(), ChildStack::kSize, &a.pidfd, true, cgroup_fd);
+    if (a.pid == -EINVAL && plan.child.handlers_cleared) {
+      // A kernel before 5.5: no CLONE_CLEAR_SIGHAND; the child resets every handler itself.
+      sys::note_no_clear_sighand();
+      plan.child.handlers_cleared = false;
+      a.pid = clone_child(&plan.child, stack.bottom(), ChildStack::kSize, &a.pidfd, true, cgroup_fd);
+    }
+    // Seccomp filters in containers often answer ENOSYS for clone3.
+    if (a.pid == -ENOSYS) sys::note_no_clone3();
+    // A kernel without CLONE_INTO_CGROUP (before 5.7) rejects the flag.
+    if (cgroup_fd >= 0 && (a.pid == -EINVAL || a.pid == -EOPNOTSUPP)) a.pid = -ENOSYS;
+  }
+  if (a.pid == -ENOSYS) {
+    plan.child.cgroup_dir = cgroup_fd;  // the child joins the leaf itself
+    int injected = sys::injected(sys::Call::clone);
+    a.pid = injected ? -injected : clone_child(&plan.child, stack.bottom(), ChildStack::kSize, &a.pidfd, false, -1);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return a;
+}
+
+// The kernel sends the parent-death signal when the *thread* that created
+// the child exits. The loop thread lives as long as the process, so
+// children that ask for it are started there.
+Attempt clone_on_the_right_thread(SpawnPlan& plan, Loop& loop, int cgroup_fd) {
+  if (!plan.child.parent_death_signal || loop.on_loop_thread()) return clone_once(plan, cgroup_fd);
+  std::promise<Attempt> started;
+  loop.post([&] { started.set_value(clone_once(plan, cgroup_fd)); });
+  return started.get_future().get();
+}
+
+// Reaps a child we are abandoning during spawn: it has exited (or is killed
+// here), so this waits only for the kernel.
+void kill_and_reap(int pidfd) noexcept {
+  (void)sys::pidfd_send_signal(pidfd, SIGKILL);
+  siginfo_t info;
+  (void)sys::waitid_pidfd(pidfd, &info, WEXITED, nullptr);
+}
+
+// What the child wrote into the plan before it exited 127.
+Error child_failure(const SpawnPlan& plan) {
+  std::string what = step_name(plan.child.failed_step);
+  int err = plan.child.failed_errno;
+  if (plan.child.failed_step == ChildStep::chdir) what += " " + plan.cwd;
+  if (plan.child.failed_step != ChildStep::exec) return sys::error(err, what);
+  what += " " + plan.path;
+  // ENOENT for a file that exists means its #! interpreter is missing.
+  if (err == ENOENT && ::access(plan.path.c_str(), F_OK) == 0) what += " (its interpreter was not found)";
+  return program_error(err, what);
+}
+
+}  // namespace
+
+Result<Launched> launch(SpawnPlan& plan, Loop& loop) {
+  int cgroup_fd = plan.leaf ? plan.leaf->dir.get() : -1;
+  Attempt a = clone_on_the_right_thread(plan, loop, cgroup_fd);
+  if (a.pid > 0 && plan.child.failed_step == ChildStep::fd_table) {
+    // A sandbox refused the child its own copy of our fd table (it touched
+    // nothing): from now on clone without sharing it, as posix_spawn does.
+    kill_and_reap(a.pidfd);
+    { sys::UniqueFd refused{a.pidfd}; }
+    sys::note_no_share_files();
+    plan.child.share_files = false;
+    plan.child.unshare_fault = 0;
+    plan.child.failed_step = ChildStep::none;
+    plan.child.failed_errno = 0;
+    a = clone_on_the_right_thread(plan, loop, cgroup_fd);
+  }
+  plan.child_ends.clear();
+  plan.dev_null.reset();
+
+  if (a.no_stack) return sys::error(ENOMEM, "allocate child stack");
+  if (a.pid < 0) {
+    std::string what = plan.leaf ? "clone into cgroup " + plan.leaf->path.string() : std::string{"clone"};
+    return sys::error(static_cast<int>(-a.pid), what);
+  }
+  sys::UniqueFd pidfd{a.pidfd};
+  if (plan.child.failed_step != ChildStep::none) {
+    kill_and_reap(pidfd.get());
+    return child_failure(plan);
+  }
+  return Launched{static_cast<pid_t>(a.pid), std::move(pidfd)};
+}
+
+}  // namespace procctx::detail

@@ -1,0 +1,54 @@
+// spawn_plan_linux.hpp — the first step of a spawn: everything prepared in
+// the parent before the clone (the resolved program, argv and envp arrays,
+// the fds, the identities and limits, a cgroup leaf), so the child only
+// reads it. Every error names the step, before anything runs.
+#pragma once
+
+#include <procctx/command.hpp>
+
+#include "cgroup_linux.hpp"
+#include "loop_linux.hpp"
+#include "relay_linux.hpp"
+#include "spawn_child_linux.hpp"
+#include "sys_linux.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace procctx::detail {
+
+// What one spawn owns until it returns. Not movable: the child's plan
+// points into it.
+struct SpawnPlan {
+  SpawnPlan() = default;
+  SpawnPlan(const SpawnPlan&) = delete;
+  SpawnPlan& operator=(const SpawnPlan&) = delete;
+
+  ChildPlan child;  // what the child reads
+  std::string path;  // the program, resolved
+  std::vector<std::string> argv;
+  std::vector<char*> argv_ptrs, sh_argv;
+  std::vector<std::string> env_owned;  // empty when the parent's environ is passed as is
+  std::vector<char*> env_ptrs;
+  std::string cwd;
+  std::vector<sys::UniqueFd> child_ends;  // the child's sides: closed in the parent after the clone
+  sys::UniqueFd parent_end[3];            // the parent's sides of pipes, by stdio number
+  sys::UniqueFd dev_null;
+  std::shared_ptr<RelaySink> sink[3];  // Stdio::relay destinations
+  std::vector<unsigned int> groups;    // supplementary group ids
+  Tree tree = Tree::process_group;     // the mode used (cgroup may fall back)
+  std::string tree_note;               // why it differs from the one asked for
+  std::optional<cgroup::Leaf> leaf;    // Tree::cgroup
+};
+
+// Fills `plan` for `o`.
+Result<void> prepare(const CommandOptions& o, Loop& loop, SpawnPlan& plan);
+
+// The program itself could not be run: errc::not_found for ENOENT (as
+// execvp's callers read it: exit 127), errc::not_executable for the rest;
+// Error::os_error() is the errno.
+Error program_error(int err, const std::string& what);
+
+}  // namespace procctx::detail
