@@ -111,4 +111,35 @@ TEST_F(BatchCommands, KillMinus9OfProcctxBatchLeavesNoJobRunning) {
   }
 }
 
+TEST_F(BatchCommands, KillMinus9WithTreePidnsLeavesNothingOfTheJobs) {
+  // Each job leaves a grandchild behind; with --tree pidns it dies with procctx batch too.
+  std::string marker = "procctx-batch-pidns-" + std::to_string(::getpid());
+  auto p = procctx::Command{cli(), {"batch", "-j2", "-q", "--tree", "pidns", "--", "sh -c 'sleep 30 " + marker +
+                                    " & sleep 31'; : {}", ":::", "1", "2"}}
+               .in(procctx::Stdio::null())
+               .out(procctx::Stdio::null())
+               .err(procctx::Stdio::capture())
+               .spawn();
+  ASSERT_TRUE(p);
+  ASSERT_EQ(children_of(p->pid(), 2).size(), 2u);
+  auto survivors = [&] {
+    auto r = run_program("/usr/bin/pgrep", {"-f", "sleep 30 " + marker});
+    return r.out;
+  };
+  for (int i = 0; i < 250 && survivors().empty(); ++i) std::this_thread::sleep_for(20ms);
+  const auto& err = p->try_wait();
+  (void)err;
+  if (survivors().empty()) GTEST_SKIP() << "the grandchildren never started";
+  ASSERT_TRUE(p->signal(SIGKILL));
+  p->wait();
+  std::string left;
+  for (int i = 0; i < 250; ++i) {
+    left = survivors();
+    if (left.empty()) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(left, "") << "grandchildren outlived procctx batch";
+  if (!left.empty()) (void)run_program("/usr/bin/pkill", {"-KILL", "-f", "sleep 30 " + marker});
+}
+
 }  // namespace

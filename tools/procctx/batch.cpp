@@ -38,7 +38,9 @@ constexpr Flag kFlags[] = {
     {0, "timeout", "DURATION", "stop each job (with the stop sequence) after DURATION"},
     {0, "deadline", "DURATION", "stop the whole run after DURATION: running jobs are stopped, no new one starts"},
     {0, "stop", "SEQUENCE", "how to stop a job: signals, each with the time to wait after it (default TERM,5s,KILL)"},
-    {0, "tree", "MODE", "what a stop reaches: group (the default), cgroup, or none"},
+    {0, "tree", "MODE",
+     "what a stop reaches: group (the default: a process group per job), cgroup, pidns (a PID namespace per job: "
+     "nothing of a job survives it or procctx), or none"},
     {0, "halt", "POLICY",
      "never (the default), or soon|now,fail=N|success=N|done=N, N a count or a percentage of all jobs: soon "
      "starts no new job, now also stops the running ones"},

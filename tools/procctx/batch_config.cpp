@@ -58,10 +58,13 @@ Result<void> running_flags(const Parsed& p, Config& c) {
     if (!s) return usage(bad_value("--stop", *v, "expected signals, each followed by the time to wait, such as TERM,5s,KILL"));
     c.stop = *s;
   }
-  auto tree = one_of(p, "tree", {"group", "cgroup", "none", "auto"}, "group");
+  auto tree = one_of(p, "tree", {"group", "cgroup", "pidns", "none", "auto"}, "group");
   if (!tree) return tree.error();
   // auto: a cgroup where procctx can make one, else a process group (the library falls back).
-  c.tree = *tree == "group" ? Tree::process_group : *tree == "none" ? Tree::none : Tree::cgroup;
+  c.tree = *tree == "group"   ? Tree::process_group
+           : *tree == "none"  ? Tree::none
+           : *tree == "pidns" ? Tree::pid_namespace
+                              : Tree::cgroup;
   return {};
 }
 
