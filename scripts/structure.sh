@@ -157,10 +157,16 @@ violations += cli_loops
 
 # Nobody reads an error by its words.
 text_re = re.compile(r"message\(\)\s*(\.\s*(find|rfind|starts_with|ends_with|compare|substr)\b|==|!=)")
+alias_re = re.compile(r"(\w+)\s*=\s*[\w.>-]*message\(\)\s*;")  # const std::string& m = e.message();
 by_text = []
 for f in files:
-    for i, text in enumerate(open(f, encoding="utf-8", errors="replace"), 1):
-        if text_re.search(text.split("//")[0]):
+    if not (f.startswith("src/") or f.startswith("tools/")):
+        continue
+    lines = [t.split("//")[0] for t in open(f, encoding="utf-8", errors="replace")]
+    aliases = {m.group(1) for t in lines for m in alias_re.finditer(t)}
+    alias_use = re.compile(r"\b(%s)\s*\.\s*(find|rfind|starts_with|ends_with|compare)\b" % "|".join(aliases)) if aliases else None
+    for i, text in enumerate(lines, 1):
+        if text_re.search(text) or (alias_use and alias_use.search(text)):
             by_text.append("%s:%d: compares against an error message" % (f, i))
 figures["comparisons against an error message text"] = len(by_text)
 violations += by_text

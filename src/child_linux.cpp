@@ -150,9 +150,9 @@ void ChildState::register_context(const Context& ctx) {
   // so cancelling a thousand children stays a quick call.
   Registration reg = ctx.on_done([weak, ctx] {
     if (auto c = weak.lock()) {
+      if (trace::on()) trace::context_done(c->id_.pid, ctx.err(), ctx.cause());  // before the stop it causes
       StopReason why = ctx.err() == errc::deadline_exceeded ? StopReason::deadline : StopReason::canceled;
       c->on_context_done(why, ctx.cause());
-      if (trace::on()) trace::context_done(c->id_.pid, ctx.err(), ctx.cause());
     }
   });
   std::lock_guard lock{mu_};

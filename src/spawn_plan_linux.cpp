@@ -74,11 +74,12 @@ void plan_env(const Environment& env, SpawnPlan& plan) {
       plan.env_owned.emplace_back(kv);
     }
   }
-  for (const auto& [key, value] : env.edits) {
+  for (const auto& edit : env.edits) {
+    const std::string& key = edit.first;
     std::erase_if(plan.env_owned, [&key](const std::string& kv) {
       return kv.size() > key.size() && kv[key.size()] == '=' && kv.compare(0, key.size(), key) == 0;
     });
-    if (value) plan.env_owned.push_back(key + "=" + *value);
+    if (edit.second) plan.env_owned.push_back(key + "=" + *edit.second);
   }
   for (auto& kv : plan.env_owned) plan.env_ptrs.push_back(kv.data());
   plan.env_ptrs.push_back(nullptr);

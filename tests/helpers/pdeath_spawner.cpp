@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
   }
   pid_t child = 0;
   std::thread spawner([&] {
-    auto cmd = pidns ? procctx::Command{argv[1], {"fork", "3", argv[3]}}.tree(procctx::Tree::pid_namespace)
+    auto cmd = pidns ? procctx::Command{argv[1], {"fork", "3", argv[3]}}
+                           .tree(procctx::Tree::pid_namespace)
+                           .out(procctx::Stdio::null())
                      : procctx::Command{argv[1], {"sleep", "60"}}.parent_death_signal(SIGKILL);
     auto p = cmd.spawn();
     if (!p) {
