@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -112,34 +113,38 @@ TEST_F(BatchCommands, KillMinus9OfProcctxBatchLeavesNoJobRunning) {
 }
 
 TEST_F(BatchCommands, KillMinus9WithTreePidnsLeavesNothingOfTheJobs) {
-  // Each job leaves a grandchild behind; with --tree pidns it dies with procctx batch too.
-  std::string marker = "procctx-batch-pidns-" + std::to_string(::getpid());
-  auto p = procctx::Command{cli(), {"batch", "-j2", "-q", "--tree", "pidns", "--", "sh -c 'sleep 30 " + marker +
-                                    " & sleep 31'; : {}", ":::", "1", "2"}}
+  // Each job leaves a grandchild in the background; under --tree pidns it
+  // dies with procctx batch too. The sleeps' durations are the markers
+  // (sleep takes fractions), so pgrep finds them and nothing else.
+  const std::string background = "43." + std::to_string(::getpid()), job = "44." + std::to_string(::getpid());
+  const std::string pattern = "^sleep 4[34]\\." + std::to_string(::getpid()) + "$";
+  auto p = procctx::Command{cli(), {"batch", "-j2", "-q", "--tree", "pidns", "--",
+                                    "sh -c 'sleep " + background + " & exec sleep " + job + "'; : {}", ":::",
+                                    "1", "2"}}
                .in(procctx::Stdio::null())
                .out(procctx::Stdio::null())
                .err(procctx::Stdio::capture())
                .spawn();
   ASSERT_TRUE(p);
-  ASSERT_EQ(children_of(p->pid(), 2).size(), 2u);
-  auto survivors = [&] {
-    auto r = run_program("/usr/bin/pgrep", {"-f", "sleep 30 " + marker});
-    return r.out;
+  auto sleeps = [&] {
+    auto r = run_program("/usr/bin/pgrep", {"-f", pattern});
+    return static_cast<std::size_t>(std::count(r.out.begin(), r.out.end(), '\n'));
   };
-  for (int i = 0; i < 250 && survivors().empty(); ++i) std::this_thread::sleep_for(20ms);
-  const auto& err = p->try_wait();
-  (void)err;
-  if (survivors().empty()) GTEST_SKIP() << "the grandchildren never started";
+  for (int i = 0; i < 250 && sleeps() < 4; ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(sleeps(), 4u) << "two jobs, each a sleep and a background sleep";
   ASSERT_TRUE(p->signal(SIGKILL));
-  p->wait();
-  std::string left;
-  for (int i = 0; i < 250; ++i) {
-    left = survivors();
-    if (left.empty()) break;
-    std::this_thread::sleep_for(20ms);
-  }
-  EXPECT_EQ(left, "") << "grandchildren outlived procctx batch";
-  if (!left.empty()) (void)run_program("/usr/bin/pkill", {"-KILL", "-f", "sleep 30 " + marker});
+  EXPECT_EQ(p->wait().status.signal(), SIGKILL);
+  for (int i = 0; i < 250 && sleeps() > 0; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(sleeps(), 0u) << "something of the jobs outlived procctx batch";
+  (void)run_program("/usr/bin/pkill", {"-KILL", "-f", pattern});
+}
+
+TEST_F(BatchCommands, TreePidnsGivesEachJobANamespaceOfItsOwn) {
+  // Each job's shell comes right after procctx's init in a namespace of its
+  // own, so both see the same small pid.
+  auto r = batch({"-q", "-j2", "-k", "--tree", "pidns", "--", "echo {} $$", ":::", "a", "b"});
+  EXPECT_EQ(r.status.code(), 0) << r.err;
+  EXPECT_EQ(r.out, "a 2\nb 2\n") << r.err;
 }
 
 }  // namespace

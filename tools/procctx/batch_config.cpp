@@ -65,6 +65,7 @@ Result<void> running_flags(const Parsed& p, Config& c) {
            : *tree == "none"  ? Tree::none
            : *tree == "pidns" ? Tree::pid_namespace
                               : Tree::cgroup;
+  c.tree_fallback_quiet = *tree == "auto";
   return {};
 }
 

@@ -21,6 +21,7 @@ struct Config {
   std::optional<Duration> timeout, deadline;  // per job, whole run
   StopSequence stop;
   Tree tree = Tree::process_group;
+  bool tree_fallback_quiet = false;  // --tree auto: a process group where no cgroup can be made, said nowhere
   HaltPolicy halt;
   std::string halt_text;  // --halt as given, for messages
   RetryPolicy retry;

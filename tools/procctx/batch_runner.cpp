@@ -57,6 +57,7 @@ class Runner {
   void ended(std::size_t token);
   // The runner's thread.
   void complete(Attempt a, std::size_t token);
+  void warn_of_tree_fallback(const Completed& c);
   void report_failed_starts();
   void deliver(Attempt& a, std::size_t token, bool last);
   void log(const JobRecord& rec);
@@ -103,6 +104,7 @@ class Runner {
   // The runner's thread only.
   std::vector<JobRecord> records_;  // only for --report
   bool pipe_broke_ = false;  // a relayed job found stdout's reader gone
+  bool tree_warned_ = false;
   bool broken_pipe_ = false, own_failure_ = false;
   int signals_ = 0, first_signal_ = 0;
   TimePoint began_{}, last_progress_{};
@@ -323,12 +325,23 @@ void Runner::log(const JobRecord& rec) {
 void Runner::complete(Attempt a, std::size_t token) {
   AttemptEnd end;
   a.record = record_of(cfg_, a, a.process->wait(), run_deadline_, a.halted, end);
+  warn_of_tree_fallback(a.process->wait());
   a.record.final = a.final;
   a.record.shard = cfg_.shard.text();
   a.record.host = host_;
   deliver(a, token, a.final);
   log(a.record);
   check_stdout();
+}
+
+// Once per run: the tree asked for could not be made, so each job got a process group instead.
+void Runner::warn_of_tree_fallback(const Completed& c) {
+  if (tree_warned_ || c.tree_note.empty() || cfg_.tree_fallback_quiet) return;
+  if (cfg_.tree != Tree::cgroup && cfg_.tree != Tree::pid_namespace) return;
+  tree_warned_ = true;
+  const char* asked = cfg_.tree == Tree::cgroup ? "cgroup" : "pidns";
+  write_err(std::string{"procctx batch: warning: --tree "} + asked + " not available, each job gets a process group: " +
+            printable(c.tree_note) + "\n");
 }
 
 void Runner::report_failed_starts() {
