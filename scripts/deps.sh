@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what procctx needs to build and test, from Debian, when missing.
-# Usage: scripts/deps.sh [build|test|bench|docs|deb|fuzz|memcheck]   (each includes build)
+# Usage: scripts/deps.sh [build|test|bench|docs|deb|fuzz|memcheck|browser]   (each includes build)
+# `browser` is what the HTML report's test needs (Chromium, a large package):
+# that test installs it on demand, so `test` does not.
 set -euo pipefail
 
 want=(cmake ninja-build g++ make pkg-config nlohmann-json3-dev)
@@ -20,6 +22,7 @@ case "${1:-build}" in
          optional+=(golang-1.23-go) ;;
   fuzz)  want+=(clang-14 libclang-rt-14-dev) ;;
   memcheck) want+=(libgtest-dev libgmock-dev valgrind) ;;
+  browser) want+=(chromium) ;;
 esac
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
