@@ -12,9 +12,17 @@
 # are medians over the repetitions, "ratio" is procctx / reference (for
 # rates higher is better, for times lower is better), and "target" is the
 # issue's bar for that row, judged MET or MISSED; "info" rows only report.
+# A ratio with a range after it ("1.04x [0.97-1.12]") is the median of the
+# ratios of each repetition, whose two sides ran side by side, and the
+# range is how far those went: how noisy the machine was. It can differ a
+# little from procctx / reference, which are medians taken separately.
 # The W1, W5 and W6 rows "vs <peer>" come from bench/peers/run_peers.sh:
 # procctx beside hand-written C, Go, Python, Boost.Process v1/v2 and Node,
-# each written as its own documentation recommends. In W5 and W6 the
+# each written as its own documentation recommends; Go as Go users write it
+# today (1.20 or later: CommandContext, Setpgid, Cmd.Cancel, Cmd.WaitDelay),
+# with Debian 12's own Go 1.19 in "(footnote)" rows. The W3 rows "vs Go"
+# come from spawn_bench, which runs the Go cancel-all programs inside W3's
+# repetitions, interleaved with C and procctx. In W5 and W6 the
 # reference cell also says how many processes the peer left running after
 # its call returned, and "hung until killed at the cap" for a call that had
 # not returned after PEER_CAP seconds; "SKIPPED (why)" marks a peer that is
@@ -23,14 +31,14 @@
 # Environment:
 #   BUILD_DIR         where the release build is (default build/release)
 #   SPAWN_BENCH_ARGS  extra options for spawn_bench, e.g. "--big-gib 2"
-#   GO_PEER_ARGS      extra options for the Go peer, e.g. "-reps 1"
+#   PATHS_BENCH_ARGS  extra options for paths_bench, e.g. "--reps 15"
 #   GROUP_BENCH_ARGS  extra options for group_bench, e.g. "--jobs 3000"
 #   BATCH_BENCH_ARGS  extra options for batch_bench, e.g. "--jobs 3000 --reps 5"
 #   SCALE_BENCH_ARGS  options for scale_bench (default "--reps 1 --batch-jobs 2000", to stay within
 #                     15 minutes; "--batch-jobs 10000" for the full batch row)
 #   TRACE_BENCH_ARGS  extra options for trace_bench, e.g. "--reps 5"
 #   PEER_REPS, PEER_SPAWNS, PEER_CAP, PEER_BUDGET  for bench/peers/run_peers.sh
-#                     (3 repetitions, 2000 spawns, a 10 s cap on W5/W6, 150 s for W1)
+#                     (3 repetitions, 1000 spawns, a 10 s cap on W5/W6, 150 s for W1)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -58,16 +66,17 @@ add_row() {
 
 # Understands the three forms the programs print:
 #   NAME: procctx X unit vs|/ REF Y unit = R.RRx (target >= T) MET|MISSED   (or "(info)")
+#     where "R.RRx [A.AA-B.BB]" is a median of per-repetition ratios and their range
 #   NAME: procctx X unit (target <= T unit) MET|MISSED                       (or "(info)")
 #   NAME: SKIPPED (why)
 parse_summary_line() {
   local line=$1
-  local ratio_re='^([^:]+): (.+) (vs|/) (.+) = ([0-9.]+x) \(([^)]*)\)( (MET|MISSED))?$'
+  local ratio_re='^([^:]+): (.+) (vs|/) (.+) = ([0-9.]+x)( \[[0-9.]+-[0-9.]+\])? \(([^)]*)\)( (MET|MISSED))?$'
   local value_re='^([^:]+): procctx (.+) \(([^)]*)\)( (MET|MISSED))?$'
   local skipped_re='^([^:]+): SKIPPED \((.*)\)$'
   if [[ $line =~ $ratio_re ]]; then
-    add_row "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]#procctx }" "${BASH_REMATCH[4]}" "${BASH_REMATCH[5]}" \
-      "${BASH_REMATCH[6]#target }" "${BASH_REMATCH[8]:-info}"
+    add_row "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]#procctx }" "${BASH_REMATCH[4]}" \
+      "${BASH_REMATCH[5]}${BASH_REMATCH[6]}" "${BASH_REMATCH[7]#target }" "${BASH_REMATCH[9]:-info}"
   elif [[ $line =~ $skipped_re ]]; then
     add_row "${BASH_REMATCH[1]}" "-" "-" "-" "-" "SKIPPED: ${BASH_REMATCH[2]}"
   elif [[ $line =~ $value_re ]]; then
@@ -93,19 +102,11 @@ run_tool() {
   rm -f "$out"
 }
 
-# The value of a column ("11212 ms") of the first row whose workload starts with $1.
-row_value() {
-  local prefix=$1 i
-  for i in "${!rows_workload[@]}"; do
-    if [[ ${rows_workload[$i]} == "$prefix"* ]]; then
-      echo "${rows_ours[$i]}"
-      return
-    fi
-  done
-}
-
-ratio_of() {
-  awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN { if (b <= 0) print "-"; else if (a / b < 0.1) printf "%.4fx", a / b; else printf "%.2fx", a / b }'
+# The version ("1.23") of the Go in the build's cache variable $1, if any.
+go_of() {
+  local go
+  go=$(sed -n "s/^$1:FILEPATH=//p" "$build_dir/CMakeCache.txt" 2>/dev/null)
+  [ -x "$go" ] && "$go" version 2>/dev/null | sed -n 's/.*go\([0-9]*\.[0-9]*\).*/\1/p'
 }
 
 # --- context_bench: derive + register + cancel against std::stop_source
@@ -113,11 +114,29 @@ last_output=
 run_tool context_bench "$bench_dir/context_bench" --benchmark_color=false
 while IFS= read -r line; do parse_summary_line "$line"; done < <(grep '^context ratio:' <<<"$last_output" || true)
 
-# --- spawn_bench: W1, W2, W4, W3 against hand-written C in the same run
+# --- spawn_bench: W1, W2, W4, W3 against hand-written C in the same run; the
+# Go peers of W3 (when a Go toolchain was found at configure time) run inside
+# W3's repetitions, interleaved with C and procctx
+cancel_peers=()
+if [ -x "$bench_dir/cancel_all_go" ]; then
+  cancel_peers+=(--cancel-peer "Go $(go_of PROCCTX_GO_1_20) Cmd.Cancel=$bench_dir/cancel_all_go -sig TERM")
+fi
+if [ -x "$bench_dir/cancel_all_go119" ]; then
+  cancel_peers+=(--cancel-peer "(footnote) Go $(go_of PROCCTX_GO_1_19)=$bench_dir/cancel_all_go119 -sig KILL")
+fi
 last_output=
 # shellcheck disable=SC2086  # the extra options are meant to split
-run_tool spawn_bench "$bench_dir/spawn_bench" ${SPAWN_BENCH_ARGS:-}
+run_tool spawn_bench "$bench_dir/spawn_bench" "${cancel_peers[@]}" ${SPAWN_BENCH_ARGS:-}
 while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
+
+# --- paths_bench: every way of waiting (run, spawn+wait, a deadline, on_exit,
+# wait_async, co_await) beside posix_spawn+waitpid, rate and parent CPU
+if [ -x "$bench_dir/paths_bench" ]; then
+  last_output=
+  # shellcheck disable=SC2086
+  run_tool paths_bench "$bench_dir/paths_bench" ${PATHS_BENCH_ARGS:-}
+  while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
+fi
 
 # --- trace_bench: W1 with tracing never started, started and stopped, and on
 if [ -x "$bench_dir/trace_bench" ]; then
@@ -157,34 +176,11 @@ if [ -x "$bench_dir/scale_bench" ]; then
   while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
 fi
 
-# --- the Go peer of W3 (only when a Go toolchain was found at configure time)
-go_note="not built (no Go toolchain at configure time)"
-if [ -x "$bench_dir/cancel_all_go" ]; then
-  last_output=
-  # shellcheck disable=SC2086
-  run_tool "go peer" "$bench_dir/cancel_all_go" ${GO_PEER_ARGS:-}
-  go_cancel=$(sed -n 's/^go cancel-all: //p' <<<"$last_output")
-  go_threads=$(sed -n 's/^go threads while running: //p' <<<"$last_output")
-  go_start=$(sed -n 's/^go start-all: //p' <<<"$last_output")
-  go_note=$(sed -n 's/^go note: //p' <<<"$last_output")
-  ours_cancel=$(row_value "W3 cancel-all (SIGKILL) vs C")
-  ours_threads=$(row_value "W3 parent threads")
-  ours_start=$(row_value "W3 start")
-  if [ -n "$go_cancel" ]; then
-    add_row "W3 cancel-all (SIGKILL) vs Go 1.19 peer" "${ours_cancel:--}" "Go $go_cancel" \
-      "$(ratio_of "${ours_cancel:-0}" "$go_cancel")" "info" "info"
-    add_row "W3 parent threads vs Go 1.19 peer" "${ours_threads:--}" "Go $go_threads threads" \
-      "$(ratio_of "${ours_threads:-0}" "$go_threads")" "info" "info"
-    add_row "W3 start all vs Go 1.19 peer" "${ours_start:--}" "Go $go_start" \
-      "$(ratio_of "${ours_start:-0}" "$go_start")" "info" "info"
-  fi
-fi
-
 # --- results
 elapsed=$((SECONDS - started))
 cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null || true)
 compiler=$("${cxx:-c++}" --version 2>/dev/null | head -n 1 || echo unknown)
-go_version=$( (/usr/lib/go-1.19/bin/go version || go version) 2>/dev/null | head -n 1 || echo none)
+go_version="Go $(go_of PROCCTX_GO_1_20 || true) (footnote: $(go_of PROCCTX_GO_1_19 || true))"
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 py=python3
@@ -198,7 +194,7 @@ md_cell() { local s=${1//|/\\|}; printf '%s' "$s"; }
   echo
   echo "$(nproc) CPUs ($cpu), Linux $(uname -r), $compiler, $go_version; run took ${elapsed} s."
   echo "Each reference is measured in the same run as procctx; read the ratios, not the absolute figures."
-  echo "Go peer: $go_note."
+  echo "Go peers: Go 1.20 or later as Go users write it today (CommandContext, Setpgid, Cmd.Cancel sending SIGTERM to the group, Cmd.WaitDelay 0.5 s); the footnote rows are Debian 12's own Go 1.19 (no Cmd.Cancel: a goroutine per command kills the group on ctx.Done())."
   echo "Peers: $peer_versions."
   echo
   echo "| workload | procctx | reference | ratio | target | status |"
@@ -227,7 +223,6 @@ json_str() {
   echo "    \"peers\": $(json_str "$peer_versions")"
   echo "  },"
   echo "  \"run_seconds\": $elapsed,"
-  echo "  \"go_peer_note\": $(json_str "$go_note"),"
   echo "  \"results\": ["
   n=${#rows_workload[@]}
   for i in "${!rows_workload[@]}"; do

@@ -1,20 +1,44 @@
 // The ways users start and wait for a child, each against hand-written C
 // (posix_spawn + waitpid) in the same run: spawns per second and the
-// parent's CPU per spawn (all of its threads, procctx's loop included).
+// parent's CPU per spawn (all of its threads, procctx's loop included; what
+// a child does before its exec is the child's CPU on both sides, and shows
+// in the rate).
 //
 //   run          Command{"/bin/true"}.run()
-//   spawn+wait   cmd.spawn() then p.wait()
+//   spawn+wait   Command{"/bin/true"}.spawn() then p.wait()
 //   deadline     with_timeout(background(), 30s), then spawn + wait under it
 //   on_exit      spawn, then p.on_exit(callback); the caller waits for the callback
 //   wait_async   spawn, then p.wait_async().get()
 //   co_await     a coroutine that spawns and co_awaits p.completion()
 //
-// The repetitions interleave C and every path, so that a slow patch of a
-// shared machine hits them alike; the figures are medians. The summary
-// lines (after "== summary ==") are in the form bench/run.sh collects.
+// Each path builds its Command per spawn, as a caller writes it; C passes a
+// static argv, as a C caller writes it. Like for like: both sides clone with
+// CLONE_VM | CLONE_VFORK (glibc's posix_spawn; procctx's clone3), both pass
+// the parent's environ as it is, and the parent's CPU is
+// CLOCK_PROCESS_CPUTIME_ID on both, procctx's loop thread included (it
+// exists while C runs too). What stays in a callback path's figure and not
+// in C's is the hop to the caller's thread: the loop thread wakes for the
+// exit and wakes the caller (a futex wait and wake, the bench's Done), where
+// C's caller sleeps in waitpid itself. How the
+// figures are taken, for a small shared machine whose speed changes from one
+// second to the next:
+// - every repetition runs `--spawns` of each path (C included) in chunks of
+//   `--chunk`, one chunk of every path in turn, the order rotated each round:
+//   a slow patch hits every path alike, and no path always runs first;
+// - a path's figure in a repetition is its total over its chunks; its ratio
+//   is taken against C in the same repetition;
+// - the summary gives medians over the repetitions, and the ratio is the
+//   median of the per-repetition ratios, with their range in brackets.
+// The summary lines (after "== summary ==") are in the form bench/run.sh
+// collects.
 //
-// Options: --reps N (5), --spawns N (1000 per path and repetition).
+// Options: --reps N (9), --spawns N (300 per path and repetition), --chunk N
+// (10), --only NAME,... (those paths and C, e.g. to strace or perf one path),
+// --prices (also hand-written C making the syscalls procctx's spawn + wait
+// makes besides posix_spawn's, to price them; info rows, not run by default).
 #include <procctx/procctx.hpp>
+
+#include "figures.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -24,13 +48,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <spawn.h>
-#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,38 +68,6 @@ using namespace std::chrono_literals;
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "paths_bench: %s\n", what.c_str());
   std::exit(1);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  std::size_t mid = v.size() / 2;
-  return v.empty() ? 0 : v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-}
-
-double cpu_seconds_self() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-struct Rate {
-  double per_s = 0;
-  double cpu_us = 0;
-};
-
-// Runs `one` n times: spawns per second and parent CPU microseconds per spawn.
-Rate measure(int n, const std::function<void()>& one) {
-  double cpu0 = cpu_seconds_self();
-  auto t0 = Clock::now();
-  for (int i = 0; i < n; ++i) one();
-  double s = std::chrono::duration<double>(Clock::now() - t0).count();
-  return {n / s, (cpu_seconds_self() - cpu0) * 1e6 / n};
-}
-
-const procctx::Command& true_cmd() {
-  static const procctx::Command cmd{"/bin/true"};
-  return cmd;
 }
 
 void check(const procctx::Completed& c) {
@@ -95,13 +87,13 @@ void raw_once() {
 }
 
 procctx::Process spawn_or_die(const procctx::Context& ctx = procctx::background()) {
-  auto p = true_cmd().spawn(ctx);
+  auto p = procctx::Command{"/bin/true"}.spawn(ctx);
   if (!p) die(p.error().message());
   return std::move(*p);
 }
 
 void run_once() {
-  auto c = true_cmd().run();
+  auto c = procctx::Command{"/bin/true"}.run();
   if (!c) die(c.error().message());
   check(*c);
 }
@@ -113,25 +105,49 @@ void deadline_once() {
   check(spawn_or_die(ctx).wait());
 }
 
+// How the caller blocks until its callback has run: a flag, mutex and
+// condition variable that live as long as the program, so the callback can
+// notify after unlocking without touching a waiter that has gone: one futex
+// wait and one wake per spawn. (On the caller's stack they would have to be
+// notified under the lock, waking the waiter only to block it on the mutex:
+// two more futex calls per spawn, the benchmark's cost and not procctx's;
+// std::binary_semaphore spins and calls sched_yield about four times first.)
+class Done {
+ public:
+  void release() {
+    {
+      std::lock_guard lock{mu_};
+      set_ = true;
+    }
+    cv_.notify_one();
+  }
+  void acquire() {
+    std::unique_lock lock{mu_};
+    cv_.wait(lock, [&] { return set_; });
+    set_ = false;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
+};
+
+Done g_done;
+
 void on_exit_once() {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
   auto p = spawn_or_die();
-  p.on_exit([&](const procctx::Completed& c) {
+  p.on_exit([](const procctx::Completed& c) {
     check(c);
-    std::lock_guard lock{mu};
-    done = true;
-    cv.notify_one();
+    g_done.release();
   });
-  std::unique_lock lock{mu};
-  cv.wait(lock, [&] { return done; });
+  g_done.acquire();
 }
 
 void wait_async_once() { check(spawn_or_die().wait_async().get()); }
 
 // The smallest coroutine that co_awaits a child: it starts at once and
-// tells the caller (through `done`) when it has finished.
+// tells the caller (through g_done) when it has finished.
 struct Task {
   struct promise_type {
     Task get_return_object() { return {}; }
@@ -142,38 +158,119 @@ struct Task {
   };
 };
 
-struct Done {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool set = false;
-};
-
-Task await_child(Done& done) {
+Task await_child() {
   auto p = spawn_or_die();
   check(co_await p.completion());
-  std::lock_guard lock{done.mu};
-  done.set = true;
-  done.cv.notify_one();
+  g_done.release();
 }
 
 void co_await_once() {
-  Done done;
-  (void)await_child(done);
-  std::unique_lock lock{done.mu};
-  done.cv.wait(lock, [&] { return done.set; });
+  (void)await_child();
+  g_done.acquire();
 }
+
+// The syscalls procctx's spawn + wait of /bin/true makes in the parent that
+// posix_spawn + waitpid does not (strace -f of paths_bench --only spawn+wait):
+// three fcntl(F_GETFD) on the caller's stdio, a pidfd (CLONE_PIDFD; here
+// pidfd_open), waitid(P_PIDFD, WNOWAIT) then
+// waitid(P_PIDFD, WNOHANG) to reap, kill(-pgid, 0) to look for leftovers in
+// the group, close(pidfd). (posix_spawn's mmap and munmap of a child stack
+// per spawn procctx does not make: its stack is kept.) With `all`, each of
+// them; without, only the pidfd and one waitid.
+void raw_pidfd_once(bool all) {
+  static char path[] = "/bin/true";
+  static char* argv[] = {path, nullptr};
+  if (all) {
+    for (int fd = 0; fd < 3; ++fd) (void)::fcntl(fd, F_GETFD);
+  }
+  pid_t pid = 0;
+  if (int rc = ::posix_spawn(&pid, path, nullptr, nullptr, argv, environ); rc != 0) die(std::strerror(rc));
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) die(std::string{"pidfd_open: "} + std::strerror(errno));
+  siginfo_t info{};
+  if (all) {
+    while (::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED | WNOWAIT, nullptr) < 0 && errno == EINTR) {}
+  }
+  while (::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED | (all ? WNOHANG : 0), nullptr) < 0 &&
+         errno == EINTR) {}
+  if (all) (void)::kill(-pid, 0);
+  ::close(pidfd);
+  if (info.si_code != CLD_EXITED || info.si_status != 0) die("/bin/true failed (raw, pidfd)");
+}
+
+void raw_pidfd_only_once() { raw_pidfd_once(false); }
+void raw_procctx_syscalls_once() { raw_pidfd_once(true); }
 
 struct Path {
   const char* name;
   void (*once)();
-  double cpu_target;  // at most this times C's parent CPU per spawn
+  double cpu_target;  // at most this times C's parent CPU per spawn; 0: info, and only with --prices
 };
 
+// The reference first; bench/run.sh's rows name it as it is named here.
 const Path kPaths[] = {
-    {"run", run_once, 1.15},           {"spawn+wait", spawn_wait_once, 1.25},
-    {"deadline", deadline_once, 1.25}, {"on_exit", on_exit_once, 1.25},
-    {"wait_async", wait_async_once, 1.25}, {"co_await", co_await_once, 1.25},
+    {"posix_spawn+waitpid", raw_once, 1.0},
+    {"run", run_once, 1.15},
+    {"spawn+wait", spawn_wait_once, 1.25},
+    {"deadline", deadline_once, 1.25},
+    {"on_exit", on_exit_once, 1.25},
+    {"wait_async", wait_async_once, 1.25},
+    {"co_await", co_await_once, 1.25},
+    {"C+pidfd", raw_pidfd_only_once, 0},
+    {"C+procctx-syscalls", raw_procctx_syscalls_once, 0},
 };
+constexpr std::size_t kPathCount = std::size(kPaths);
+
+// Which paths run (--only, --prices); C, the reference, always does.
+std::vector<bool> g_enabled = [] {
+  std::vector<bool> on;
+  for (const Path& p : kPaths) on.push_back(p.cpu_target > 0);
+  return on;
+}();
+
+void enable_only(const std::string& list) {
+  std::fill(g_enabled.begin() + 1, g_enabled.end(), false);
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t end = std::min(list.find(',', start), list.size());
+    std::string name = list.substr(start, end - start);
+    auto it =
+        std::find_if(std::begin(kPaths), std::end(kPaths), [&](const Path& p) { return name == p.name; });
+    if (it == std::end(kPaths)) die("--only: no path named '" + name + "'");
+    g_enabled[static_cast<std::size_t>(it - std::begin(kPaths))] = true;
+    start = end + 1;
+  }
+}
+
+struct Totals {
+  double seconds = 0, cpu_seconds = 0;
+  int spawns = 0;
+  double rate() const { return spawns / seconds; }
+  double cpu_us() const { return cpu_seconds * 1e6 / spawns; }
+};
+
+void run_chunk(const Path& path, int n, Totals& into) {
+  double cpu0 = bench::process_cpu_seconds();
+  auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) path.once();
+  into.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+  into.cpu_seconds += bench::process_cpu_seconds() - cpu0;
+  into.spawns += n;
+}
+
+// One repetition: `spawns` of every path, a chunk of each in turn, the
+// order rotated by one path each round.
+std::vector<Totals> repetition(int spawns, int chunk) {
+  std::vector<Totals> totals(kPathCount);
+  for (int round = 0, done = 0; done < spawns; ++round, done += chunk) {
+    int n = std::min(chunk, spawns - done);
+    for (std::size_t k = 0; k < kPathCount; ++k) {
+      std::size_t i = (static_cast<std::size_t>(round) + k) % kPathCount;
+      if (g_enabled[i]) run_chunk(kPaths[i], n, totals[i]);
+    }
+  }
+  return totals;
+}
 
 std::string fmt(double v) {
   char buf[32];
@@ -181,57 +278,104 @@ std::string fmt(double v) {
   return buf;
 }
 
+// Judged as printed, to two decimals: a row reading "1.25x" against
+// "<= 1.25x" is MET.
 std::string verdict(double ratio, bool at_least, double target) {
+  ratio = bench::two_decimals(ratio);
   char buf[64];
   std::snprintf(buf, sizeof buf, "(target %s %.2fx) %s", at_least ? ">=" : "<=", target,
                 (at_least ? ratio >= target : ratio <= target) ? "MET" : "MISSED");
   return buf;
 }
 
+// Per path, over the repetitions: rate, CPU per spawn, and both as ratios
+// to C in the same repetition.
+struct Series {
+  std::vector<double> rate, cpu_us, rate_ratio, cpu_ratio;
+};
+
+void print_repetition(int r, const std::vector<Totals>& t) {
+  const Totals& c = t[0];
+  std::printf("rep %d: C %s/s (%s us CPU)", r, fmt(c.rate()).c_str(), fmt(c.cpu_us()).c_str());
+  for (std::size_t i = 1; i < kPathCount; ++i) {
+    if (!g_enabled[i]) continue;
+    std::printf(", %s %s/s (%s us, %.2fx CPU)", kPaths[i].name, fmt(t[i].rate()).c_str(),
+                fmt(t[i].cpu_us()).c_str(), t[i].cpu_us() / c.cpu_us());
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+void print_summary(const std::vector<Series>& s) {
+  bench::Spread c_rate = bench::spread(s[0].rate), c_cpu = bench::spread(s[0].cpu_us);
+  std::printf("noise: C over %zu repetitions: %s-%s spawns/s, %s-%s us CPU per spawn\n", s[0].rate.size(),
+              fmt(c_rate.min).c_str(), fmt(c_rate.max).c_str(), fmt(c_cpu.min).c_str(),
+              fmt(c_cpu.max).c_str());
+  std::printf("== summary ==\n");
+  for (std::size_t i = 1; i < kPathCount; ++i) {
+    if (!g_enabled[i]) continue;
+    bench::Spread rr = bench::spread(s[i].rate_ratio), cr = bench::spread(s[i].cpu_ratio);
+    // A price row (hand-written C with procctx's syscalls) is information.
+    bool price = kPaths[i].cpu_target == 0;
+    const char* who = price ? "C" : "procctx";
+    std::string rate_verdict = price ? "(info)" : verdict(rr.median, true, 0.97);
+    std::string cpu_verdict = price ? "(info)" : verdict(cr.median, false, kPaths[i].cpu_target);
+    std::printf("W1 %s, spawns/s: %s %s spawns/s vs %s %s spawns/s = %.2fx%s %s\n", kPaths[i].name, who,
+                fmt(bench::median(s[i].rate)).c_str(), kPaths[0].name, fmt(c_rate.median).c_str(), rr.median,
+                bench::range_of(rr).c_str(), rate_verdict.c_str());
+    std::printf("W1 %s, parent CPU per spawn: %s %s us vs %s %s us = %.2fx%s %s\n", kPaths[i].name, who,
+                fmt(bench::median(s[i].cpu_us)).c_str(), kPaths[0].name, fmt(c_cpu.median).c_str(), cr.median,
+                bench::range_of(cr).c_str(), cpu_verdict.c_str());
+  }
+}
+
+int positive(const char* flag, const char* value) {
+  char* end = nullptr;
+  long v = std::strtol(value, &end, 10);
+  if (*end != '\0' || v < 1 || v > 1'000'000) die(std::string{"bad value for "} + flag + ": " + value);
+  return static_cast<int>(v);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int reps = 5, spawns = 1000;
+  int reps = 9, spawns = 300, chunk = 10;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--reps" && i + 1 < argc) {
-      reps = std::atoi(argv[++i]);
-    } else if (a == "--spawns" && i + 1 < argc) {
-      spawns = std::atoi(argv[++i]);
+    const char* usage = " (--reps N --spawns N --chunk N --only NAME,... --prices)";
+    if (a == "--prices") {
+      std::fill(g_enabled.begin(), g_enabled.end(), true);
+      continue;
+    }
+    if (i + 1 >= argc) die("unknown option or missing value: " + a + usage);
+    if (a == "--reps") {
+      reps = positive("--reps", argv[++i]);
+    } else if (a == "--spawns") {
+      spawns = positive("--spawns", argv[++i]);
+    } else if (a == "--chunk") {
+      chunk = positive("--chunk", argv[++i]);
+    } else if (a == "--only") {
+      enable_only(argv[++i]);
     } else {
-      die("unknown option " + a + " (--reps N --spawns N)");
+      die("unknown option " + a + usage);
     }
   }
-  constexpr std::size_t kPathCount = std::size(kPaths);
-  std::vector<double> raw_rate, raw_cpu;
-  std::vector<std::vector<double>> rate(kPathCount), cpu(kPathCount);
-  // A warm-up of each, then the interleaved repetitions.
-  (void)measure(spawns / 10, raw_once);
-  for (const Path& p : kPaths) (void)measure(spawns / 10, p.once);
-  for (int r = 0; r < reps; ++r) {
-    Rate raw = measure(spawns, raw_once);
-    raw_rate.push_back(raw.per_s);
-    raw_cpu.push_back(raw.cpu_us);
-    std::printf("rep %d: C %s/s (%s us CPU)", r + 1, fmt(raw.per_s).c_str(), fmt(raw.cpu_us).c_str());
+  std::printf("paths_bench: %d repetitions of %d spawns per path, in chunks of %d\n", reps, spawns, chunk);
+  // A warm-up of every path (procctx's loop thread starts, the caches and
+  // the allocator settle), not counted.
+  (void)repetition(std::max(chunk, spawns / 10), chunk);
+  std::vector<Series> series(kPathCount);
+  for (int r = 1; r <= reps; ++r) {
+    std::vector<Totals> t = repetition(spawns, chunk);
     for (std::size_t i = 0; i < kPathCount; ++i) {
-      Rate ours = measure(spawns, kPaths[i].once);
-      rate[i].push_back(ours.per_s);
-      cpu[i].push_back(ours.cpu_us);
-      std::printf(", %s %s/s (%s us)", kPaths[i].name, fmt(ours.per_s).c_str(), fmt(ours.cpu_us).c_str());
+      if (!g_enabled[i]) continue;
+      series[i].rate.push_back(t[i].rate());
+      series[i].cpu_us.push_back(t[i].cpu_us());
+      series[i].rate_ratio.push_back(t[i].rate() / t[0].rate());
+      series[i].cpu_ratio.push_back(t[i].cpu_us() / t[0].cpu_us());
     }
-    std::printf("\n");
-    std::fflush(stdout);
+    print_repetition(r, t);
   }
-  double c_rate = median(raw_rate), c_cpu = median(raw_cpu);
-  std::printf("== summary ==\n");
-  for (std::size_t i = 0; i < kPathCount; ++i) {
-    double r = median(rate[i]), c = median(cpu[i]);
-    std::printf("W1 %s, spawns/s: procctx %s spawns/s vs posix_spawn+waitpid %s spawns/s = %.2fx %s\n",
-                kPaths[i].name, fmt(r).c_str(), fmt(c_rate).c_str(), r / c_rate,
-                verdict(r / c_rate, true, 0.97).c_str());
-    std::printf("W1 %s, parent CPU per spawn: procctx %s us vs posix_spawn+waitpid %s us = %.2fx %s\n",
-                kPaths[i].name, fmt(c).c_str(), fmt(c_cpu).c_str(), c / c_cpu,
-                verdict(c / c_cpu, false, kPaths[i].cpu_target).c_str());
-  }
+  print_summary(series);
   return 0;
 }

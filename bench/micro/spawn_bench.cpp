@@ -7,18 +7,22 @@
 //   W2  the same from a parent holding 4 GiB touched   big parent vs small parent
 //   W4  1 GiB of stdout read to the end               Stdio::capture() vs a read loop on a pipe
 //   W3  1,000 sleeping children under one context     threads, RSS, start time, cancel-all time
+//                                                     (sleepers.cpp), also beside peer programs
 //
 // Every figure is the median of several repetitions. The last lines printed
 // (after "== summary ==") are one line per target, in the form bench/run.sh
-// collects:
-//   NAME: procctx X unit vs REF Y unit = R.RRx (target >= T) MET|MISSED
-//   NAME: procctx X unit (target <= T unit) MET|MISSED
-// with "(info)" in place of a target for figures that are only reported.
+// collects (summary.hpp).
 //
 // Options: --reps N (5), --spawns N (500), --big-gib N (4, 0 skips W2),
-// --capture-mib N (1024), --sleepers N (1000), --sleeper-reps N (3),
+// --capture-mib N (1024), --sleepers N (1000), --sleeper-reps N (7),
+// --cancel-peer 'LABEL=PROGRAM ARG...' (a W3 peer, see sleepers.hpp; repeatable),
 // --no-pinned (skip the one-CPU run after W1), --only W1,W2,W3,W4.
 #include <procctx/procctx.hpp>
+
+#include "figures.hpp"
+#include "raw.hpp"
+#include "sleepers.hpp"
+#include "summary.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -29,7 +33,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -47,96 +50,17 @@
 #error "PROCCTX_FLOOD must name the procctx_flood binary (bench/CMakeLists.txt defines it)"
 #endif
 
-extern char** environ;
-
 namespace {
 
+using namespace bench;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "spawn_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  std::size_t mid = v.size() / 2;
-  return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-}
-
-std::string num(double v) {
-  char buf[64];
-  if (v == static_cast<double>(static_cast<long long>(v)) && v < 1e15)
-    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
-  else if (v >= 100)
-    std::snprintf(buf, sizeof buf, "%.0f", v);
-  else if (v >= 10)
-    std::snprintf(buf, sizeof buf, "%.1f", v);
-  else
-    std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
-
-// ---------------------------------------------------------------------------
-// Summary lines
-
-enum class Want { at_least, at_most, info };
-
-std::vector<std::string> summary;
-
-std::string verdict(double value, Want want, double target, const std::string& target_unit) {
-  if (want == Want::info) return "(info)";
-  bool met = want == Want::at_least ? value >= target : value <= target;
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "(target %s %s%s) %s",
-                want == Want::at_least ? ">=" : "<=", num(target).c_str(), target_unit.c_str(),
-                met ? "MET" : "MISSED");
-  return buf;
-}
-
-// "NAME: WHO X unit vs REF Y unit = R.RRx (target ...)"; WHO is "procctx"
-// except on the information lines about the C reference itself.
-void ratio_line(const std::string& name, const std::string& who, double ours, const std::string& ref_name,
-                double ref, const std::string& unit, Want want, double target) {
-  double ratio = ref > 0 ? ours / ref : 0;
-  char r[32];
-  std::snprintf(r, sizeof r, "%.2fx", ratio);
-  std::string line = name + ": " + who + " " + num(ours) + " " + unit + " vs " + ref_name + " " + num(ref) +
-                     " " + unit + " = " + r + " " + verdict(ratio, want, target, "x");
-  summary.push_back(line);
-  std::printf("%s\n", line.c_str());
-}
-
-void value_line(const std::string& name, double ours, const std::string& unit, Want want, double target) {
-  std::string line =
-      name + ": procctx " + num(ours) + " " + unit + " " + verdict(ours, want, target, " " + unit);
-  summary.push_back(line);
-  std::printf("%s\n", line.c_str());
-}
-
-void skipped_line(const std::string& name, const std::string& why) {
-  std::string line = name + ": SKIPPED (" + why + ")";
-  summary.push_back(line);
-  std::printf("%s\n", line.c_str());
-}
-
 // ---------------------------------------------------------------------------
 // What /proc says about us
-
-long status_kib(const char* field) {
-  std::ifstream in{"/proc/self/status"};
-  std::string line;
-  std::string want = std::string{field} + ":";
-  while (std::getline(in, line)) {
-    if (line.compare(0, want.size(), want) == 0) return std::strtol(line.c_str() + want.size(), nullptr, 10);
-  }
-  return -1;
-}
 
 long mem_available_kib() {
   std::ifstream in{"/proc/meminfo"};
@@ -145,30 +69,6 @@ long mem_available_kib() {
     if (line.compare(0, 13, "MemAvailable:") == 0) return std::strtol(line.c_str() + 13, nullptr, 10);
   }
   return -1;
-}
-
-struct Threads {
-  int total = 0;
-  int loop = 0;  // named "procctx-loop"
-};
-
-Threads count_threads() {
-  Threads t;
-  std::error_code ec;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
-    ++t.total;
-    std::string comm;
-    std::ifstream{task.path() / "comm"} >> comm;
-    if (comm == "procctx-loop") ++t.loop;
-  }
-  return t;
-}
-
-double cpu_seconds_self() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 // Every thread of this process, procctx's loop included (a new thread would
@@ -195,35 +95,6 @@ void raise_nofile() {
 }
 
 // ---------------------------------------------------------------------------
-// Hand-written C: posix_spawn (glibc's uses CLONE_VM|CLONE_VFORK, as procctx
-// does) and waitpid on that one pid.
-
-struct Argv {
-  std::vector<std::string> words;
-  std::vector<char*> ptrs;
-  explicit Argv(std::vector<std::string> w) : words(std::move(w)) {
-    for (auto& s : words) ptrs.push_back(s.data());
-    ptrs.push_back(nullptr);
-  }
-  char* const* get() { return ptrs.data(); }
-};
-
-pid_t raw_spawn(Argv& argv, const posix_spawn_file_actions_t* actions, const posix_spawnattr_t* attr) {
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, argv.words[0].c_str(), actions, attr, argv.get(), environ);
-  if (rc != 0) die("posix_spawn " + argv.words[0] + ": " + std::strerror(rc));
-  return pid;
-}
-
-int raw_wait(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) die(std::string{"waitpid: "} + std::strerror(errno));
-  }
-  return status;
-}
-
-// ---------------------------------------------------------------------------
 // W1 / W2: spawn + wait /bin/true
 
 struct Rate {
@@ -233,18 +104,18 @@ struct Rate {
 
 Rate raw_true(int n) {
   Argv argv{{"/bin/true"}};
-  double cpu0 = cpu_seconds_self();
+  double cpu0 = process_cpu_seconds();
   auto t0 = Clock::now();
   for (int i = 0; i < n; ++i) {
     int st = raw_wait(raw_spawn(argv, nullptr, nullptr));
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) die("/bin/true failed (raw)");
   }
   double s = seconds_since(t0);
-  return {n / s, (cpu_seconds_self() - cpu0) * 1e6 / n};
+  return {n / s, (process_cpu_seconds() - cpu0) * 1e6 / n};
 }
 
 Rate procctx_true(int n) {
-  double cpu0 = cpu_seconds_self();
+  double cpu0 = process_cpu_seconds();
   auto t0 = Clock::now();
   for (int i = 0; i < n; ++i) {
     auto done = procctx::Command{"/bin/true"}.run();
@@ -252,7 +123,7 @@ Rate procctx_true(int n) {
     if (!done->status.success()) die("/bin/true: " + done->status.to_string());
   }
   double s = seconds_since(t0);
-  return {n / s, (cpu_seconds_self() - cpu0) * 1e6 / n};
+  return {n / s, (process_cpu_seconds() - cpu0) * 1e6 / n};
 }
 
 struct SpawnFigures {
@@ -345,87 +216,13 @@ double procctx_pipe(std::uint64_t bytes) {
 }
 
 // ---------------------------------------------------------------------------
-// W3: many sleeping children, then cancel them all
-
-struct Sleepers {
-  double start_ms = 0;        // spawning all of them
-  double cancel_ms = 0;       // cancel (or kill) until every wait has returned
-  double cancel_call_ms = 0;  // procctx: how long cancel() itself took
-  double rss_kib_per_child = 0;
-  Threads threads;
-  int expected_deaths = 0;  // children that died of the expected signal
-};
-
-const char* const kSleep = "/bin/sleep";
-
-Sleepers raw_sleepers(int n) {
-  Sleepers out;
-  std::vector<pid_t> pids;
-  pids.reserve(static_cast<std::size_t>(n));
-  Argv argv{{kSleep, "60"}};
-  posix_spawnattr_t attr;
-  ::posix_spawnattr_init(&attr);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  ::posix_spawnattr_setpgroup(&attr, 0);  // each child leads its own group, as with procctx
-  long rss0 = status_kib("VmRSS");
-  auto t0 = Clock::now();
-  for (int i = 0; i < n; ++i) pids.push_back(raw_spawn(argv, nullptr, &attr));
-  out.start_ms = seconds_since(t0) * 1e3;
-  out.rss_kib_per_child = static_cast<double>(status_kib("VmRSS") - rss0) / n;
-  out.threads = count_threads();
-  ::posix_spawnattr_destroy(&attr);
-
-  auto t1 = Clock::now();
-  for (pid_t pid : pids) ::kill(-pid, SIGKILL);
-  for (pid_t pid : pids) {
-    int st = raw_wait(pid);
-    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) ++out.expected_deaths;
-  }
-  out.cancel_ms = seconds_since(t1) * 1e3;
-  return out;
-}
-
-Sleepers procctx_sleepers(int n, bool kill_only) {
-  Sleepers out;
-  // The caller's handle array is not the library's cost: allocated and
-  // touched before the RSS reading.
-  std::vector<std::optional<procctx::Process>> procs(static_cast<std::size_t>(n));
-  procctx::WithCancel scope = procctx::with_cancel(procctx::background());
-  procctx::Command cmd{kSleep, {"60"}};
-  if (kill_only) cmd.stop({{SIGKILL, procctx::Duration{}}});
-  long rss0 = status_kib("VmRSS");
-  auto t0 = Clock::now();
-  for (auto& slot : procs) {
-    auto p = cmd.spawn(scope.ctx);
-    if (!p) die(p.error().message());
-    slot.emplace(std::move(*p));
-  }
-  out.start_ms = seconds_since(t0) * 1e3;
-  out.rss_kib_per_child = static_cast<double>(status_kib("VmRSS") - rss0) / n;
-  out.threads = count_threads();
-
-  auto t1 = Clock::now();
-  scope.cancel("benchmark: cancel all");
-  out.cancel_call_ms = seconds_since(t1) * 1e3;
-  int want_signal = kill_only ? SIGKILL : SIGTERM;
-  for (const auto& p : procs) {
-    const procctx::Completed& c = p->wait();
-    if (c.status.signal() == want_signal && c.stop_reason == procctx::StopReason::canceled)
-      ++out.expected_deaths;
-  }
-  out.cancel_ms = seconds_since(t1) * 1e3;
-  return out;
-}
-
-// ---------------------------------------------------------------------------
 
 struct Options {
   int reps = 5;
   int spawns = 500;
   int big_gib = 4;
   int capture_mib = 1024;
-  int sleepers = 1000;
-  int sleeper_reps = 3;
+  SleeperOptions w3;
   bool pinned = true;  // the one-CPU diagnostic after W1
   std::string only;    // empty: all
   bool wants(const char* w) const {
@@ -463,16 +260,19 @@ Options parse(int argc, char** argv) {
     else if (a == "--capture-mib")
       o.capture_mib = std::max(1, number());
     else if (a == "--sleepers")
-      o.sleepers = std::max(1, number());
+      o.w3.sleepers = std::max(1, number());
     else if (a == "--sleeper-reps")
-      o.sleeper_reps = std::max(1, number());
+      o.w3.reps = std::max(1, number());
+    else if (a == "--cancel-peer")
+      o.w3.peers.push_back(parse_cancel_peer(value()));
     else if (a == "--no-pinned")
       o.pinned = false;
     else if (a == "--only")
       o.only = value();
     else
       die("unknown option " + std::string{a} +
-          " (--reps --spawns --big-gib --capture-mib --sleepers --sleeper-reps --no-pinned --only)");
+          " (--reps --spawns --big-gib --capture-mib --sleepers --sleeper-reps --cancel-peer --no-pinned "
+          "--only)");
   }
   return o;
 }
@@ -568,74 +368,6 @@ void run_capture_workload(const Options& o) {
              "raw read loop", median(raw), "GB/s", Want::info, 0);
 }
 
-void run_sleepers_workload(const Options& o) {
-  int n = o.sleepers;
-  std::printf("\n== W3: %d x '%s 60' under one context, %d repetitions ==\n", n, kSleep, o.sleeper_reps);
-  std::printf(
-      "  cancel: procctx children have .stop({{SIGKILL}}), the C side sends kill(-pgid, SIGKILL):\n"
-      "  both sides send SIGKILL. The default stop sequence (SIGTERM, 5s, SIGKILL) is measured\n"
-      "  separately: sleep dies on SIGTERM.\n");
-  std::vector<double> c_start, c_cancel, c_rss, k_start, k_cancel, k_call, k_rss, d_start, d_cancel, d_call,
-      d_rss;
-  std::vector<double> loop_threads, total_threads;
-  for (int r = 0; r < o.sleeper_reps; ++r) {
-    Sleepers c = raw_sleepers(n);
-    Sleepers k = procctx_sleepers(n, true);
-    Sleepers d = procctx_sleepers(n, false);
-    c_start.push_back(c.start_ms);
-    c_cancel.push_back(c.cancel_ms);
-    c_rss.push_back(c.rss_kib_per_child);
-    k_start.push_back(k.start_ms);
-    k_cancel.push_back(k.cancel_ms);
-    k_call.push_back(k.cancel_call_ms);
-    k_rss.push_back(k.rss_kib_per_child);
-    d_start.push_back(d.start_ms);
-    d_cancel.push_back(d.cancel_ms);
-    d_call.push_back(d.cancel_call_ms);
-    d_rss.push_back(d.rss_kib_per_child);
-    for (const Sleepers* s : {&k, &d}) {
-      loop_threads.push_back(s->threads.loop);
-      total_threads.push_back(s->threads.total);
-    }
-    std::printf(
-        "  W3 rep %d C:                start %s ms, kill+reap %s ms, %d/%d killed by SIGKILL, RSS +%s "
-        "KiB/child\n",
-        r + 1, num(c.start_ms).c_str(), num(c.cancel_ms).c_str(), c.expected_deaths, n,
-        num(c.rss_kib_per_child).c_str());
-    std::printf(
-        "  W3 rep %d procctx SIGKILL:  start %s ms, cancel->all waited %s ms (cancel() call %s ms), "
-        "%d/%d killed by SIGKILL, RSS +%s KiB/child, threads %d (procctx-loop %d)\n",
-        r + 1, num(k.start_ms).c_str(), num(k.cancel_ms).c_str(), num(k.cancel_call_ms).c_str(),
-        k.expected_deaths, n, num(k.rss_kib_per_child).c_str(), k.threads.total, k.threads.loop);
-    std::printf(
-        "  W3 rep %d procctx default:  start %s ms, cancel->all waited %s ms (cancel() call %s ms), "
-        "%d/%d killed by SIGTERM, RSS +%s KiB/child, threads %d (procctx-loop %d)\n",
-        r + 1, num(d.start_ms).c_str(), num(d.cancel_ms).c_str(), num(d.cancel_call_ms).c_str(),
-        d.expected_deaths, n, num(d.rss_kib_per_child).c_str(), d.threads.total, d.threads.loop);
-    std::fflush(stdout);
-    if (c.expected_deaths != n || k.expected_deaths != n || d.expected_deaths != n) {
-      std::printf("  W3 rep %d: WARNING: not every child died of the expected signal\n", r + 1);
-    }
-  }
-  std::string tag = std::to_string(n) + " sleepers";
-  value_line("W3 procctx-loop threads, " + tag, median(loop_threads), "threads", Want::at_most, 1);
-  value_line("W3 parent threads, " + tag, median(total_threads), "threads", Want::info, 0);
-  std::vector<double> rss_all = k_rss;
-  rss_all.insert(rss_all.end(), d_rss.begin(), d_rss.end());
-  value_line("W3 parent RSS growth per child", median(rss_all), "KiB", Want::at_most, 16);
-  // Later repetitions reuse heap the earlier ones freed; the first is the
-  // figure a fresh program would see.
-  value_line("W3 parent RSS growth per child, first repetition", k_rss.front(), "KiB", Want::info, 0);
-  ratio_line("W3 start " + tag, "procctx", median(k_start), "hand-written C", median(c_start), "ms",
-             Want::info, 0);
-  value_line("W3 cancel-all (SIGKILL), " + tag, median(k_cancel), "ms", Want::at_most, 100);
-  ratio_line("W3 cancel-all (SIGKILL) vs C kill(-pgid), " + tag, "procctx", median(k_cancel),
-             "hand-written C", median(c_cancel), "ms", Want::at_most, 1.1);
-  value_line("W3 cancel() call alone (SIGKILL), " + tag, median(k_call), "ms", Want::info, 0);
-  ratio_line("W3 cancel-all (default TERM,5s,KILL), " + tag, "procctx", median(d_cancel),
-             "hand-written C (SIGKILL)", median(c_cancel), "ms", Want::info, 0);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -646,9 +378,8 @@ int main(int argc, char** argv) {
 
   if (o.wants("W1") || o.wants("W2")) run_spawn_workloads(o);
   if (o.wants("W4")) run_capture_workload(o);
-  if (o.wants("W3")) run_sleepers_workload(o);
+  if (o.wants("W3")) run_sleepers_workload(o.w3);
 
-  std::printf("\n== summary ==\n");
-  for (const auto& line : summary) std::printf("%s\n", line.c_str());
+  print_summary();
   return 0;
 }

@@ -8,9 +8,12 @@
 //   procctx_peer W6     sh -c 'trap "" TERM; sleep 30' under with_timeout(0.5s),
 //                       stop({{SIGTERM, 0.5s}, {SIGKILL}})
 //
-// Prints "W1 <rate> spawns/s" or "W5|W6 <seconds> s" (until run() returned;
-// run() returns with the child reaped).
+// Prints "W1 <rate> spawns/s, <cpu> us CPU per spawn" (every thread of this
+// process, procctx's loop included) or "W5|W6 <seconds> s" (until run()
+// returned; run() returns with the child reaped).
 #include <procctx/procctx.hpp>
+
+#include "../micro/figures.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -46,13 +49,16 @@ int main(int argc, char** argv) {
   std::string_view w = argc > 1 ? argv[1] : "";
   if (w == "W1") {
     int n = argc > 2 ? std::atoi(argv[2]) : 2000;
+    double cpu0 = bench::process_cpu_seconds();
     auto t0 = Clock::now();
     for (int i = 0; i < n; ++i) {
       auto done = procctx::Command{"/bin/true"}.run();
       if (!done) return fail(done.error());
       if (!done->status.success()) return 1;
     }
-    std::printf("W1 %.1f spawns/s\n", n / since(t0));
+    double s = since(t0);
+    std::printf("W1 %.1f spawns/s, %.1f us CPU per spawn\n", n / s,
+                (bench::process_cpu_seconds() - cpu0) * 1e6 / n);
     return 0;
   }
   if (w == "W5") {

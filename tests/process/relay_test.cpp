@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -232,6 +233,31 @@ TEST_F(Relay, ClosedStdioIsClosedInTheChild) {
                .run();
   ASSERT_TRUE(c);
   EXPECT_EQ(c->err.str(), "closed\n");
+}
+
+// An inherited stdio that is closed here is closed in the child, and so is
+// a stderr sent to that stdout. (The child cannot find that out by itself:
+// its pidfd, made by the clone, takes the lowest free fd, which may be that
+// one, so the parent looks before the clone.)
+TEST_F(Relay, AnInheritedClosedStdioIsClosedInTheChild) {
+  const char* probe = "if [ -e /proc/self/fd/1 ]; then echo out-open >&2; else echo out-closed >&2; fi";
+  std::fflush(stdout);
+  int saved = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+  ASSERT_GE(saved, 3);
+  ::close(1);
+  auto inherited = Command{"/bin/sh", {"-c", probe}}.err(Stdio::capture()).run();
+  bool still_closed = ::fcntl(1, F_GETFD) < 0;
+  auto to_stdout = Command{"/bin/sh", {"-c", "if [ -e /proc/self/fd/2 ]; then exit 0; else exit 3; fi"}}
+                       .err(Stdio::to_stdout())
+                       .run();
+  ::dup2(saved, 1);
+  ::close(saved);
+  EXPECT_TRUE(still_closed) << "the spawn left something on fd 1";
+  ASSERT_TRUE(inherited) << inherited.error().message();
+  EXPECT_EQ(inherited->err.str(), "out-closed\n");
+  EXPECT_TRUE(inherited->status.success()) << inherited->status.to_string();
+  ASSERT_TRUE(to_stdout) << to_stdout.error().message();
+  EXPECT_EQ(to_stdout->status, procctx::ExitStatus::exited_with(3)) << to_stdout->status.to_string();
 }
 
 TEST_F(Relay, InheritedFdsReachTheChildOnlyWhenAsked) {

@@ -8,7 +8,8 @@
 //   W6  c.wait_for(0.5s), then c.terminate(): v1 has no way to send SIGTERM
 //       first, so there is no grace period
 //
-// Prints "W1 <rate> spawns/s" or "W5|W6 <seconds> s".
+// Prints "W1 <rate> spawns/s, <cpu> us CPU per spawn" (every thread of
+// this process) or "W5|W6 <seconds> s".
 #define BOOST_PROCESS_USE_STD_FS 1
 #include <boost/asio/io_context.hpp>
 #include <boost/process.hpp>
@@ -20,6 +21,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+
+#include "../../micro/figures.hpp"
 
 namespace bp = boost::process;
 using namespace std::chrono_literals;
@@ -33,13 +36,16 @@ int main(int argc, char** argv) {
   std::string_view w = argc > 1 ? argv[1] : "";
   if (w == "W1") {
     int n = argc > 2 ? std::atoi(argv[2]) : 2000;
+    double cpu0 = bench::process_cpu_seconds();
     auto t0 = Clock::now();
     for (int i = 0; i < n; ++i) {
       bp::child c("/bin/true");
       c.wait();
       if (c.exit_code() != 0) return 1;
     }
-    std::printf("W1 %.1f spawns/s\n", n / since(t0));
+    double s = since(t0);
+    std::printf("W1 %.1f spawns/s, %.1f us CPU per spawn\n", n / s,
+                (bench::process_cpu_seconds() - cpu0) * 1e6 / n);
     return 0;
   }
   if (w == "W5") {

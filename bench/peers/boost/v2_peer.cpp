@@ -9,7 +9,8 @@
 //   W6  async_wait; a 0.5 s timer calls proc.request_exit() (SIGTERM), a
 //       second 0.5 s timer proc.terminate() (SIGKILL)
 //
-// Prints "W1 <rate> spawns/s" or "W5|W6 <seconds> s".
+// Prints "W1 <rate> spawns/s, <cpu> us CPU per spawn" (every thread of
+// this process) or "W5|W6 <seconds> s".
 // With std::filesystem (no Boost.Filesystem library to link), 1.81's
 // v2/detail/config.hpp forgets to include boost/optional.hpp itself.
 #define BOOST_PROCESS_USE_STD_FS 1
@@ -27,6 +28,8 @@
 #include <string>
 #include <string_view>
 
+#include "../../micro/figures.hpp"
+
 namespace asio = boost::asio;
 namespace bpv2 = boost::process::v2;
 using namespace std::chrono_literals;
@@ -41,12 +44,15 @@ int main(int argc, char** argv) {
   if (w == "W1") {
     int n = argc > 2 ? std::atoi(argv[2]) : 2000;
     asio::io_context ctx;
+    double cpu0 = bench::process_cpu_seconds();
     auto t0 = Clock::now();
     for (int i = 0; i < n; ++i) {
       bpv2::process proc(ctx, "/bin/true", {});
       if (proc.wait() != 0) return 1;
     }
-    std::printf("W1 %.1f spawns/s\n", n / since(t0));
+    double s = since(t0);
+    std::printf("W1 %.1f spawns/s, %.1f us CPU per spawn\n", n / s,
+                (bench::process_cpu_seconds() - cpu0) * 1e6 / n);
     return 0;
   }
   if (w == "W5") {

@@ -11,7 +11,8 @@
 // The timeout option sends killSignal (SIGTERM by default) to the direct
 // child once; there is no escalation to SIGKILL and no grace period.
 //
-// Prints "W1 <rate> spawns/s" or "W5|W6 <seconds> s".
+// Prints "W1 <rate> spawns/s, <cpu> us CPU per spawn" (process.cpuUsage():
+// every thread of this process) or "W5|W6 <seconds> s".
 // Usage: node workloads.js W1 [N] | W5 | W6
 'use strict';
 const { spawnSync, execFile } = require('node:child_process');
@@ -22,11 +23,14 @@ const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
 
 if (what === 'W1') {
   const n = Number(process.argv[3] || 2000);
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     const r = spawnSync('/bin/true');
     if (r.status !== 0) process.exit(1);
   }
-  console.log(`W1 ${(n / seconds()).toFixed(1)} spawns/s`);
+  const s = seconds();
+  const cpu = process.cpuUsage(cpu0);
+  console.log(`W1 ${(n / s).toFixed(1)} spawns/s, ${((cpu.user + cpu.system) / n).toFixed(1)} us CPU per spawn`);
 } else if (what === 'W5') {
   execFile('/bin/sh', ['-c', 'sleep 30 & sleep 30'], { timeout: 1000 }, (err) => {
     console.log(`W5 ${seconds().toFixed(3)} s`);

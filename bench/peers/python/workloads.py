@@ -10,7 +10,8 @@ run() function"):
 run() kills the direct child with SIGKILL when the timeout expires and then
 waits for it and for its output; there is no SIGTERM-then-grace option.
 
-Prints "W1 <rate> spawns/s" or "W5|W6 <seconds> s".
+Prints "W1 <rate> spawns/s, <cpu> us CPU per spawn" (this process, every
+thread) or "W5|W6 <seconds> s".
 Usage: python3 workloads.py W1 [N] | W5 | W6
 """
 import subprocess
@@ -22,10 +23,13 @@ def main():
     what = sys.argv[1] if len(sys.argv) > 1 else ""
     if what == "W1":
         n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+        cpu0 = time.process_time()
         t0 = time.monotonic()
         for _ in range(n):
             subprocess.run(["/bin/true"], check=True)
-        print(f"W1 {n / (time.monotonic() - t0):.1f} spawns/s")
+        s = time.monotonic() - t0
+        cpu_us = (time.process_time() - cpu0) * 1e6 / n
+        print(f"W1 {n / s:.1f} spawns/s, {cpu_us:.1f} us CPU per spawn")
     elif what == "W5":
         t0 = time.monotonic()
         note = "returned without a timeout"
