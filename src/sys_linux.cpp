@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,6 +166,12 @@ Ret close_fd(int fd) noexcept {
   errno = 0;
   if (::close(fd) == 0) return {};
   return {-1, errno == EINTR ? 0 : errno};  // EINTR: closed all the same
+}
+
+unsigned long link_count(const std::string& path) noexcept {
+  struct stat st {};
+  Ret r = call(Call::read_file, [&] { return ::stat(path.c_str(), &st); });
+  return r.ok() ? static_cast<unsigned long>(st.st_nlink) : 0;
 }
 
 Ret remove_dir(const char* path) noexcept {

@@ -147,6 +147,8 @@ Result<std::string> read_file(const std::string& path);
 Result<std::string> read_file_at(int dir, const char* name);
 Ret write_file_at(int dir, const char* name, std::string_view text);
 std::vector<std::string> list_dir(const std::string& path);
+// The link count of path (stat's st_nlink), 0 when it cannot be read.
+unsigned long link_count(const std::string& path) noexcept;
 Ret remove_dir(const char* path) noexcept;
 // Where a symbolic link points ("" when it cannot be read).
 std::string read_link(const std::string& path);

@@ -39,6 +39,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -539,6 +540,16 @@ int cmd_setsid_escape(Args args) {
   return 0;
 }
 
+// setsid-escape from a second thread: the escapee is that thread's child
+// (listed under /proc/PID/task/TID/children, not the main thread's), and
+// the thread lives on beside the main one.
+int cmd_thread_setsid_escape(Args args) {
+  int result = 0;
+  std::thread second{[&] { result = cmd_setsid_escape(args); }};
+  second.join();
+  return result;
+}
+
 // The classic daemon: fork, setsid, fork again, the middle process exits
 // and the grandchild (reparented away from us) prints "daemon=PID\n" and
 // lives on with its stdio on /dev/null. Exits 0 once the line is written.
@@ -682,6 +693,7 @@ constexpr Command kCommands[] = {
     {"status", "", 0, 0, cmd_status},
     {"grandchild-holds-stdout", "SECONDS", 1, 1, cmd_grandchild_holds_stdout},
     {"setsid-escape", "SECONDS", 1, 1, cmd_setsid_escape},
+    {"thread-setsid-escape", "SECONDS", 1, 1, cmd_thread_setsid_escape},
     {"daemon", "SECONDS", 1, 1, cmd_daemon},
     {"fork", "N SECONDS", 2, 2, cmd_fork},
     {"close-stdout", "SECONDS", 1, 1, cmd_close_stdout},

@@ -203,6 +203,23 @@ TEST_F(ClassicMistakes, M09b_ASetsidEscapeeIsReportedAsALeftoverInGroupMode) {
   EXPECT_FALSE(running(escaped2));
 }
 
+TEST_F(ClassicMistakes, M09c_AnEscapeeForkedByASecondThreadIsFoundToo) {
+  // Its parent is that thread, whose own children list is the one to read.
+  auto [ctx, cancel] = procctx::with_cancel(procctx::background());
+  auto p = helper_cmd({"thread-setsid-escape", "30"})
+               .leftovers(procctx::Leftovers::kill)
+               .out(Stdio::pipe())
+               .spawn(ctx);
+  ASSERT_TRUE(p);
+  pid_t escaped = read_escaped(*p);
+  ASSERT_GT(escaped, 0);
+  cancel();
+  (void)p->wait();
+  for (int i = 0; i < 300 && running(escaped); ++i) ::usleep(10'000);
+  EXPECT_FALSE(running(escaped)) << "the second thread's escapee outlived the stop";
+  if (running(escaped)) ::kill(escaped, SIGKILL);
+}
+
 TEST_F(ClassicMistakes, M10_AForkBombUnderPidsMaxIsContainedAndFullyKilled) {
   if (auto why = cgroup_unavailable(); !why.empty()) GTEST_SKIP() << "no writable cgroup v2: " << why;
   auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 2s);
