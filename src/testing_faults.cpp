@@ -15,28 +15,36 @@ namespace {
 using Seam = detail::sys::Call;
 namespace fault = detail::fault;
 
-// The seam's call for a kind. spawn is whichever clone the next spawn
-// makes: clone3 unless the kernel (or a sandbox) has refused it before.
-Seam seam_call(testing::Call c) {
-  switch (c) {
-    case testing::Call::spawn:
-      return detail::sys::have_clone3() ? Seam::clone3 : Seam::clone;
-    case testing::Call::pipe:
-      return Seam::pipe2;
-    case testing::Call::signal:
-      return Seam::pidfd_send_signal;
-    case testing::Call::group_signal:
-      return Seam::kill;
-    case testing::Call::cgroup_create:
-      return Seam::mkdir;
-    case testing::Call::epoll:
-      return Seam::epoll_ctl;
-    case testing::Call::timer:
-      return Seam::timerfd_settime;
-    case testing::Call::signal_handler:
-      return Seam::sigaction;
+// Each public kind: its name, and the seam's call behind it. spawn is
+// whichever clone the next spawn makes: clone3 unless the kernel (or a
+// sandbox) has refused it before.
+struct Kind {
+  testing::Call call;
+  std::string_view name;
+  Seam seam;
+};
+constexpr Kind kKinds[] = {
+    {testing::Call::spawn, "spawn", Seam::clone3},
+    {testing::Call::pipe, "pipe", Seam::pipe2},
+    {testing::Call::signal, "signal", Seam::pidfd_send_signal},
+    {testing::Call::group_signal, "group_signal", Seam::kill},
+    {testing::Call::cgroup_create, "cgroup_create", Seam::mkdir},
+    {testing::Call::epoll, "epoll", Seam::epoll_ctl},
+    {testing::Call::timer, "timer", Seam::timerfd_settime},
+    {testing::Call::signal_handler, "signal_handler", Seam::sigaction},
+};
+
+const Kind* kind_of(testing::Call c) {
+  for (const Kind& k : kKinds) {
+    if (k.call == c) return &k;
   }
-  return Seam::count_;
+  return nullptr;
+}
+
+Seam seam_call(testing::Call c) {
+  if (c == testing::Call::spawn) return detail::sys::have_clone3() ? Seam::clone3 : Seam::clone;
+  const Kind* k = kind_of(c);
+  return k ? k->seam : Seam::count_;
 }
 
 void arm(testing::Call c, int err, int nth, int times) {
@@ -47,25 +55,8 @@ void arm(testing::Call c, int err, int nth, int times) {
 }  // namespace
 
 std::string_view to_string(testing::Call c) noexcept {
-  switch (c) {
-    case testing::Call::spawn:
-      return "spawn";
-    case testing::Call::pipe:
-      return "pipe";
-    case testing::Call::signal:
-      return "signal";
-    case testing::Call::group_signal:
-      return "group_signal";
-    case testing::Call::cgroup_create:
-      return "cgroup_create";
-    case testing::Call::epoll:
-      return "epoll";
-    case testing::Call::timer:
-      return "timer";
-    case testing::Call::signal_handler:
-      return "signal_handler";
-  }
-  return "?";
+  const Kind* k = kind_of(c);
+  return k ? k->name : "?";
 }
 
 void fail_next(testing::Call c, int err) { arm(c, err, 1, 1); }

@@ -16,7 +16,8 @@
 /// in the background meanwhile counts those calls too.
 ///
 /// Threads: any. Armed failures stay until they are used up or clear_failures() runs
-/// (testing::LeakCheckTest clears them after each test).
+/// (testing::LeakCheckTest clears them after each test); arming a kind again replaces what was
+/// armed for it. The kit's own calls (spawn_ready's pipe) are not counted.
 ///
 /// What it will not do: fail the child's own calls between clone and exec, or a call the
 /// library does not make for the kind (see each Call).
