@@ -94,7 +94,7 @@ bool TestTimers::cancel_timer(Id id) noexcept {
   std::function<void()> fn;  // destroyed outside the lock
   std::unique_lock lock{mu_};
   if (auto it = when_.find(id); it != when_.end()) {
-    fn = std::move(timers_.extract(Key{it->second, id}).mapped());
+    if (auto node = timers_.extract(Key{it->second, id})) fn = std::move(node.mapped());
     when_.erase(it);
     return true;
   }
