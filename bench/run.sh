@@ -25,6 +25,7 @@
 #   SPAWN_BENCH_ARGS  extra options for spawn_bench, e.g. "--big-gib 2"
 #   GO_PEER_ARGS      extra options for the Go peer, e.g. "-reps 1"
 #   GROUP_BENCH_ARGS  extra options for group_bench, e.g. "--jobs 3000"
+#   BATCH_BENCH_ARGS  extra options for batch_bench, e.g. "--jobs 3000 --reps 5"
 #   SCALE_BENCH_ARGS  options for scale_bench (default "--reps 1 --batch-jobs 2000", to stay within
 #                     15 minutes; "--batch-jobs 10000" for the full batch row)
 #   TRACE_BENCH_ARGS  extra options for trace_bench, e.g. "--reps 5"
@@ -131,6 +132,14 @@ if [ -x "$bench_dir/group_bench" ]; then
   last_output=
   # shellcheck disable=SC2086
   run_tool group_bench "$bench_dir/group_bench" ${GROUP_BENCH_ARGS:-}
+  while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
+fi
+
+# --- batch_bench: W7b, procctx batch on a job list beside xargs, GNU parallel and a Group
+if [ -x "$bench_dir/batch_bench" ]; then
+  last_output=
+  # shellcheck disable=SC2086
+  run_tool batch_bench "$bench_dir/batch_bench" ${BATCH_BENCH_ARGS:-}
   while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
 fi
 

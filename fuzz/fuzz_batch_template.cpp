@@ -1,4 +1,4 @@
-// libFuzzer target: batch::expand_template. The input is split on NUL into
+// libFuzzer target: batch::JobList::from_template. The input is split on NUL into
 // template words, a "\x01" separating the template from ::: sources and
 // "\x02" starting each further source.
 #include "batch_input.hpp"
@@ -35,7 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // small enough to be worth fuzzing.
   for (const auto& s : sources) total *= s.empty() ? 1 : s.size();
   if (total > 4096) return 0;
-  auto input = procctx::cli::batch::expand_template(tmpl, sources);
-  for (const auto& job : input.jobs) (void)procctx::cli::batch::shell_quote(job.command);
+  auto list = procctx::cli::batch::JobList::from_template(tmpl, sources);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    auto job = list.job(i);
+    procctx::cli::batch::apply_slot(job, 12);
+    (void)procctx::cli::batch::shell_quote(job.command);
+  }
   return 0;
 }

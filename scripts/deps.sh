@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what procctx needs to build and test, from Debian, when missing.
-# Usage: scripts/deps.sh [build|test|bench|docs|deb|fuzz|memcheck]   (each includes build)
+# Usage: scripts/deps.sh [build|test|bench|docs|deb|fuzz|memcheck|browser]   (each includes build)
+# `browser` is what the HTML report's test needs (Chromium, a large package):
+# that test installs it on demand, so `test` does not.
 set -euo pipefail
 
 want=(cmake ninja-build g++ make pkg-config nlohmann-json3-dev)
@@ -16,6 +18,7 @@ case "${1:-build}" in
   bench) want+=(libbenchmark-dev golang-1.19-go parallel python3 libboost1.81-dev nodejs) ;;
   fuzz)  want+=(clang-14 libclang-rt-14-dev) ;;
   memcheck) want+=(libgtest-dev libgmock-dev valgrind) ;;
+  browser) want+=(chromium) ;;
 esac
 
 missing=()

@@ -150,9 +150,9 @@ void ChildState::register_context(const Context& ctx) {
   // so cancelling a thousand children stays a quick call.
   Registration reg = ctx.on_done([weak, ctx] {
     if (auto c = weak.lock()) {
+      if (trace::on()) trace::context_done(c->id_.pid, ctx.err(), ctx.cause());  // before the stop it causes
       StopReason why = ctx.err() == errc::deadline_exceeded ? StopReason::deadline : StopReason::canceled;
       c->on_context_done(why, ctx.cause());
-      if (trace::on()) trace::context_done(c->id_.pid, ctx.err(), ctx.cause());
     }
   });
   std::lock_guard lock{mu_};
@@ -204,7 +204,8 @@ bool ChildState::try_reap_locked() {
 
 void ChildState::reaped_locked(const siginfo_t& info, const struct rusage& ru, bool ok) {
   if (ok) {
-    result_.status = status_of(info);
+    // In a PID namespace the leader is procctx's init: the command's own end is what it reported.
+    result_.status = tree_.command_status().value_or(status_of(info));
     result_.rusage = {from_timeval(ru.ru_utime), from_timeval(ru.ru_stime), ru.ru_maxrss};
   }
   result_.wall = now() - id_.started;

@@ -37,6 +37,26 @@ enum class ChildStep : int {
 };
 const char* step_name(ChildStep s) noexcept;
 
+// What the init of a PID namespace tells procctx, in a page both share
+// (Tree::pid_namespace).
+struct NamespaceReport {
+  ChildStep failed_step = ChildStep::none;  // the command could not start
+  int failed_errno = 0;
+  int command_code = 0;  // CLD_EXITED, CLD_KILLED or CLD_DUMPED once the command ended (0: unknown)
+  int command_status = 0;
+};
+
+// Tree::pid_namespace: how the init procctx puts there starts and reports.
+struct NamespacePlan {
+  bool enabled = false;
+  bool new_user = false;      // with a user namespace too (procctx is not root)
+  int go_read = -1;           // init waits for a byte here (procctx has written the id maps)
+  int started_write = -1;     // init writes a byte here once the command has exec'ed or failed
+  NamespaceReport* report = nullptr;
+  void* stack = nullptr;      // where init starts the command
+  std::size_t stack_size = 0;
+};
+
 struct ChildPlan {
   static constexpr int kMaxFds = 64;
 
@@ -84,6 +104,8 @@ struct ChildPlan {
   int parent_death_signal = 0;
   pid_t parent_pid = 0;  // with parent_death_signal: who must still be there
 
+  NamespacePlan ns;
+
   // Written by the child on failure.
   ChildStep failed_step = ChildStep::none;
   int failed_errno = 0;
@@ -97,5 +119,12 @@ struct ChildPlan {
 // `cgroup_fd` >= 0 asks for CLONE_INTO_CGROUP (clone3 only).
 long clone_child(ChildPlan* plan, void* stack, std::size_t stack_size, int* pidfd, bool use_clone3,
                  int cgroup_fd) noexcept;
+
+// Tree::pid_namespace: starts, as a copy of this process (no CLONE_VM) in a
+// new PID namespace (and user namespace, with plan->ns.new_user), the init
+// that then starts the command with clone_child() and reaps, forwards
+// signals and reports (pidns_init_linux.cpp). Returns init's pid and sets
+// *pidfd, or returns -errno.
+long clone_init(ChildPlan* plan, int* pidfd) noexcept;
 
 }  // namespace procctx::detail

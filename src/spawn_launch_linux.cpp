@@ -3,6 +3,7 @@
 #include <csignal>
 #include <future>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -84,6 +85,34 @@ Attempt clone_on_the_right_thread(SpawnPlan& plan, Loop& loop, int cgroup_fd) {
   return started.get_future().get();
 }
 
+// Tree::pid_namespace: the clone of the namespace's init, on the loop
+// thread (its parent-death signal is tied to the thread that makes it). The
+// command's stack inside the init is this thread's ChildStack.
+Attempt clone_init_on_loop(SpawnPlan& plan, Loop& loop) {
+  auto clone = [&plan] {
+    thread_local ChildStack stack;
+    Attempt a;
+    if (!stack.base) {
+      a.no_stack = true;
+      return a;
+    }
+    plan.child.ns.stack = stack.bottom();
+    plan.child.ns.stack_size = ChildStack::kSize;
+    plan.child.handlers_cleared = sys::have_clear_sighand();
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int injected = sys::injected(sys::Call::clone_namespace);
+    a.pid = injected ? -injected : clone_init(&plan.child, &a.pidfd);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return a;
+  };
+  if (loop.on_loop_thread()) return clone();
+  std::promise<Attempt> started;
+  loop.post([&] { started.set_value(clone()); });
+  return started.get_future().get();
+}
+
 // Reaps a child we are abandoning during spawn: it has exited (or is killed
 // here), so this waits only for the kernel.
 void kill_and_reap(int pidfd) noexcept {
@@ -104,9 +133,75 @@ Error child_failure(const SpawnPlan& plan) {
   return program_error(err, what);
 }
 
+// An unprivileged procctx in a user namespace of its own: the same uid and
+// gid inside as outside, so the command sees who it is.
+Result<void> write_id_maps(pid_t pid) {
+  std::string dir = "/proc/" + std::to_string(pid) + "/";
+  std::string uid = std::to_string(::getuid()), gid = std::to_string(::getgid());
+  for (auto [file, text] : {std::pair{"setgroups", std::string{"deny"}}, std::pair{"uid_map", uid + " " + uid + " 1"},
+                            std::pair{"gid_map", gid + " " + gid + " 1"}}) {
+    sys::Ret r = sys::write_file_at(AT_FDCWD, (dir + file).c_str(), text);
+    if (!r.ok()) return sys::error(r, "write " + dir + file);
+  }
+  return {};
+}
+
+// Lets the init go on, then waits until it says whether the command exec'ed.
+Result<void> start_in_namespace(SpawnPlan& plan, pid_t init) {
+  if (plan.child.ns.new_user) {
+    if (auto maps = write_id_maps(init); !maps) return maps;
+  }
+  char byte = 1;
+  sys::Ret w = sys::call(sys::Call::write, [&] { return ::write(plan.ns_go_write.get(), &byte, 1); });
+  if (!w.ok()) return sys::error(w, "start the PID namespace's init");
+  plan.ns_go_write.reset();
+  sys::Ret r = sys::call(sys::Call::read, [&] { return ::read(plan.ns_started_read.get(), &byte, 1); });
+  if (!r.ok() || r.value != 1) return sys::error(r.ok() ? ECHILD : r.err, "the PID namespace's init exited");
+  const NamespaceReport& report = *plan.ns_report;
+  if (report.failed_step == ChildStep::none) return {};
+  plan.child.failed_step = report.failed_step;
+  plan.child.failed_errno = report.failed_errno;
+  return child_failure(plan);
+}
+
+// The errors that mean "no PID namespace here": the caller falls back.
+bool namespace_refused(int err) {
+  return err == EPERM || err == EACCES || err == EINVAL || err == ENOSPC || err == EUSERS || err == ENOSYS;
+}
+
+Result<Launched> launch_in_namespace(SpawnPlan& plan, Loop& loop) {
+  Attempt a = clone_init_on_loop(plan, loop);
+  plan.ns_go_read.reset();  // the init's ends
+  plan.ns_started_write.reset();
+  if (a.no_stack) return sys::error(ENOMEM, "allocate child stack");
+  if (a.pid < 0) return sys::error(static_cast<int>(-a.pid), "clone into a new PID namespace");
+  sys::UniqueFd pidfd{a.pidfd};
+  if (auto started = start_in_namespace(plan, static_cast<pid_t>(a.pid)); !started) {
+    kill_and_reap(pidfd.get());
+    return std::move(started).error();
+  }
+  return Launched{static_cast<pid_t>(a.pid), std::move(pidfd)};
+}
+
 }  // namespace
 
 Result<Launched> launch(SpawnPlan& plan, Loop& loop) {
+  if (plan.child.ns.enabled) {
+    auto in_namespace = launch_in_namespace(plan, loop);
+    if (in_namespace || !namespace_refused(in_namespace.error().code().value()) ||
+        plan.child.failed_step != ChildStep::none) {
+      plan.child_ends.clear();
+      plan.dev_null.reset();
+      return in_namespace;
+    }
+    // No PID namespace here: a process group, and a note saying why.
+    plan.tree = Tree::process_group;
+    plan.tree_note = "no PID namespace (" + in_namespace.error().message() + "); used a process group";
+    plan.child.ns = NamespacePlan{};
+    plan.ns_report.reset();
+    plan.ns_go_write.reset();
+    plan.ns_started_read.reset();
+  }
   int cgroup_fd = plan.leaf ? plan.leaf->dir.get() : -1;
   Attempt a = clone_on_the_right_thread(plan, loop, cgroup_fd);
   if (a.pid > 0 && plan.child.failed_step == ChildStep::fd_table) {

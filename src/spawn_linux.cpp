@@ -29,7 +29,7 @@ std::shared_ptr<ChildState> make_state(const CommandOptions& o, SpawnPlan& plan,
   id.tree_note = std::move(plan.tree_note);
   int pidfd = launched.pidfd.get();
   id.pidfd = std::move(launched.pidfd);
-  ProcessTree tree{plan.tree, launched.pid, pidfd, o.leftovers, std::move(plan.leaf)};
+  ProcessTree tree{plan.tree, launched.pid, pidfd, o.leftovers, std::move(plan.leaf), std::move(plan.ns_report)};
   plan.leaf.reset();
   return std::make_shared<ChildState>(std::move(id), std::move(tree), loop, timers);
 }

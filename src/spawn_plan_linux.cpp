@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <new>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/resource.h>
@@ -72,11 +74,12 @@ void plan_env(const Environment& env, SpawnPlan& plan) {
       plan.env_owned.emplace_back(kv);
     }
   }
-  for (const auto& [key, value] : env.edits) {
+  for (const auto& edit : env.edits) {
+    const std::string& key = edit.first;
     std::erase_if(plan.env_owned, [&key](const std::string& kv) {
       return kv.size() > key.size() && kv[key.size()] == '=' && kv.compare(0, key.size(), key) == 0;
     });
-    if (value) plan.env_owned.push_back(key + "=" + *value);
+    if (edit.second) plan.env_owned.push_back(key + "=" + *edit.second);
   }
   for (auto& kv : plan.env_owned) plan.env_ptrs.push_back(kv.data());
   plan.env_ptrs.push_back(nullptr);
@@ -355,10 +358,36 @@ Result<void> plan_session(const CommandOptions& o, ChildPlan& c) {
   return {};
 }
 
+// Tree::pid_namespace: the pipes between procctx and the namespace's init,
+// and the page it reports in.
+Result<void> plan_namespace(SpawnPlan& plan) {
+  auto go = sys::make_pipe();
+  if (!go) return std::move(go).error().wrap("pipe for the PID namespace's init");
+  auto started = sys::make_pipe();
+  if (!started) return std::move(started).error().wrap("pipe for the PID namespace's init");
+  void* page = sys::map_memory(sizeof(NamespaceReport), MAP_SHARED);
+  if (!page) return sys::error(ENOMEM, "map the PID namespace's report");
+  plan.ns_report = std::shared_ptr<NamespaceReport>(new (page) NamespaceReport{}, [](NamespaceReport* r) {
+    sys::unmap_memory(r, sizeof(NamespaceReport));
+  });
+  NamespacePlan& ns = plan.child.ns;
+  ns.enabled = true;
+  ns.new_user = ::geteuid() != 0;
+  ns.go_read = go->read.get();
+  ns.started_write = started->write.get();
+  ns.report = plan.ns_report.get();
+  plan.ns_go_read = std::move(go->read);
+  plan.ns_go_write = std::move(go->write);
+  plan.ns_started_read = std::move(started->read);
+  plan.ns_started_write = std::move(started->write);
+  return {};
+}
+
 // Tree::cgroup: a fresh leaf, or a process group and a note saying why.
 Result<void> plan_tree(const CommandOptions& o, SpawnPlan& plan) {
   plan.tree = o.tree;
   if (o.limits.any() && o.tree != Tree::cgroup) return invalid("cgroup limits need Tree::cgroup");
+  if (o.tree == Tree::pid_namespace) return plan_namespace(plan);
   if (o.tree != Tree::cgroup) return {};
   auto made = cgroup::create_leaf(o.cgroup_parent, o.limits);
   if (made) {

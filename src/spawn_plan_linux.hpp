@@ -38,6 +38,10 @@ struct SpawnPlan {
   sys::UniqueFd dev_null;
   std::shared_ptr<RelaySink> sink[3];  // Stdio::relay destinations
   std::vector<unsigned int> groups;    // supplementary group ids
+  // Tree::pid_namespace: procctx's ends of its init's pipes, and the page
+  // the init reports in.
+  sys::UniqueFd ns_go_write, ns_started_read, ns_go_read, ns_started_write;
+  std::shared_ptr<NamespaceReport> ns_report;
   Tree tree = Tree::process_group;     // the mode used (cgroup may fall back)
   std::string tree_note;               // why it differs from the one asked for
   std::optional<cgroup::Leaf> leaf;    // Tree::cgroup

@@ -141,7 +141,8 @@ std::vector<std::string> list_dir(const std::string& path) {
 void* map_memory(std::size_t size, int flags) noexcept {
   void* p = MAP_FAILED;
   Ret r = call(Call::mmap, [&] {
-    p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    int sharing = (flags & MAP_SHARED) ? 0 : MAP_PRIVATE;
+    p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, sharing | MAP_ANONYMOUS | flags, -1, 0);
     return p == MAP_FAILED ? -1 : 0;
   });
   return r.ok() ? p : nullptr;

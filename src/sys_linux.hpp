@@ -56,6 +56,7 @@ enum class Call : std::uint8_t {
   read_file,  // open/read/readlink/getdents of a small file or directory (/proc, cgroupfs)
   mmap,       // mmap, mremap
   close,
+  clone_namespace,  // the clone of a PID namespace's init
   count_
 };
 
@@ -151,7 +152,8 @@ Ret remove_dir(const char* path) noexcept;
 // Where a symbolic link points ("" when it cannot be read).
 std::string read_link(const std::string& path);
 
-// Anonymous memory through the seam: nullptr when the kernel refuses.
+// Anonymous memory through the seam (private unless `flags` has MAP_SHARED):
+// nullptr when the kernel refuses.
 void* map_memory(std::size_t size, int flags) noexcept;
 void* remap_memory(void* p, std::size_t old_size, std::size_t new_size) noexcept;
 void unmap_memory(void* p, std::size_t size) noexcept;

@@ -229,6 +229,8 @@ const char* tree_name(Tree t) {
       return "cgroup";
     case Tree::none:
       return "none";
+    case Tree::pid_namespace:
+      return "pid_namespace";
   }
   return "?";
 }

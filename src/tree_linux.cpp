@@ -5,12 +5,18 @@
 #include <csignal>
 
 #include <poll.h>
+#include <sys/wait.h>
 
 namespace procctx::detail {
 
 ProcessTree::ProcessTree(Tree mode, pid_t leader, int leader_pidfd, Leftovers policy,
-                         std::optional<cgroup::Leaf> leaf)
-    : mode_(mode), leader_(leader), leader_pidfd_(leader_pidfd), policy_(policy), leaf_(std::move(leaf)) {}
+                         std::optional<cgroup::Leaf> leaf, std::shared_ptr<NamespaceReport> ns_report)
+    : mode_(mode),
+      leader_(leader),
+      leader_pidfd_(leader_pidfd),
+      policy_(policy),
+      leaf_(std::move(leaf)),
+      ns_report_(std::move(ns_report)) {}
 
 ProcessTree::~ProcessTree() {
   if (leaf_) cgroup::release(*leaf_);  // never leave a leaf behind
@@ -46,6 +52,7 @@ Result<void> ProcessTree::signal(int sig) {
       return {};
     case Tree::process_group:
       return signal_group(sig);
+    case Tree::pid_namespace:  // the init passes it on to everything in the namespace
     case Tree::none:
       break;
   }
@@ -64,6 +71,7 @@ bool ProcessTree::alive() {
   if (!leader_reaped_) return true;
   switch (mode_) {
     case Tree::none:
+    case Tree::pid_namespace:  // the kernel killed the namespace with its init
       return false;
     case Tree::cgroup:
       return leaf_ && cgroup::populated(*leaf_);
@@ -91,10 +99,25 @@ std::vector<ProcessRef> ProcessTree::members() {
       return leaf_ ? cgroup::members(*leaf_) : std::vector<ProcessRef>{};
     case Tree::process_group:
       return proc::group_members(leader_);
+    case Tree::pid_namespace:
     case Tree::none:
       break;
   }
   return {};
+}
+
+std::optional<ExitStatus> ProcessTree::command_status() const {
+  if (!ns_report_) return std::nullopt;
+  switch (ns_report_->command_code) {
+    case CLD_EXITED:
+      return ExitStatus::exited_with(ns_report_->command_status);
+    case CLD_KILLED:
+      return ExitStatus::killed_by(ns_report_->command_status);
+    case CLD_DUMPED:
+      return ExitStatus::killed_by(ns_report_->command_status, true);
+    default:
+      return std::nullopt;  // the init died first (procctx's SIGKILL): its own status says so
+  }
 }
 
 void ProcessTree::find_escapees() {

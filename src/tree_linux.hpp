@@ -1,6 +1,6 @@
 // tree_linux.hpp — the processes a child's stop reaches: its process group,
-// its cgroup leaf, or the child alone; whether any of them still runs; and
-// who is left.
+// its cgroup leaf, its PID namespace (through the init procctx put there), or
+// the child alone; whether any of them still runs; and who is left.
 //
 // A process group is named by a number the kernel may give to strangers
 // once it is empty, so it is signalled only while the leader is unreaped
@@ -14,8 +14,10 @@
 #include <procctx/process.hpp>
 
 #include "cgroup_linux.hpp"
+#include "spawn_child_linux.hpp"
 #include "sys_linux.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,7 +27,8 @@ namespace procctx::detail {
 class ProcessTree {
  public:
   ProcessTree() = default;
-  ProcessTree(Tree mode, pid_t leader, int leader_pidfd, Leftovers policy, std::optional<cgroup::Leaf> leaf);
+  ProcessTree(Tree mode, pid_t leader, int leader_pidfd, Leftovers policy, std::optional<cgroup::Leaf> leaf,
+              std::shared_ptr<NamespaceReport> ns_report = nullptr);
   ProcessTree(ProcessTree&&) noexcept = default;
   ProcessTree& operator=(ProcessTree&&) noexcept = default;
   ~ProcessTree();
@@ -59,6 +62,10 @@ class ProcessTree {
   // survivors move to the parent and run on).
   bool release_leaf();
 
+  // PID namespaces: the leader is procctx's init there; once it is reaped,
+  // how the command itself ended (as the init saw it), if it told.
+  std::optional<ExitStatus> command_status() const;
+
  private:
   struct Escapee {
     ProcessRef who;
@@ -73,6 +80,7 @@ class ProcessTree {
   bool leader_reaped_ = false;
   Leftovers policy_ = Leftovers::leave;
   std::optional<cgroup::Leaf> leaf_;
+  std::shared_ptr<NamespaceReport> ns_report_;  // Tree::pid_namespace
   bool group_gone_ = false;  // seen empty after the leader: never looked at again
   std::vector<Escapee> escapees_;
 };

@@ -1,7 +1,7 @@
-// W7: many short jobs at concurrency 2 — `procctx batch -j2` and a procctx
-// Group with limit 2, beside `xargs -P2` and GNU `parallel -j2` running the
-// same jobs in the same run. Repetitions are interleaved and the medians
-// compared.
+// W7: many short jobs at concurrency 2 — a procctx Group with limit 2,
+// beside `xargs -P2` and GNU `parallel -j2` running the same jobs in the
+// same run. Repetitions are interleaved and the medians compared. (procctx
+// batch on the same kind of list: batch_bench.)
 //
 //   group_bench [--jobs N] [--reps R] [--parallel-jobs M]
 //
@@ -85,21 +85,13 @@ int main(int argc, char** argv) {
   bool parallel = have("parallel");
   std::printf("== W7: %d x %d /bin/true jobs at concurrency 2 (GNU parallel: %d x %d) ==\n", reps, per_rep,
               reps, parallel_jobs);
-  std::vector<double> ours, batch, xargs, gnu;
-#ifdef PROCCTX_CLI
-  const std::string batch_runner = std::string{PROCCTX_CLI} + " batch -j2 -q -- /bin/true :::: -";
-#endif
+  std::vector<double> ours, xargs, gnu;
   for (int r = 0; r < reps; ++r) {
     ours.push_back(group_rate(per_rep));
-#ifdef PROCCTX_CLI
-    batch.push_back(peer_rate(batch_runner, per_rep));
-#endif
     xargs.push_back(peer_rate("xargs -P2 -n1 /bin/true", per_rep));
     if (parallel) gnu.push_back(peer_rate("parallel -j2 /bin/true {}", parallel_jobs));
-    std::printf(
-        "  rep %d: group %.0f jobs/s, batch %.0f jobs/s, xargs %.0f jobs/s%s\n", r + 1, ours.back(),
-        batch.empty() ? 0.0 : batch.back(), xargs.back(),
-        parallel ? (", parallel " + std::to_string(static_cast<int>(gnu.back())) + " jobs/s").c_str() : "");
+    std::printf("  rep %d: group %.0f jobs/s, xargs %.0f jobs/s%s\n", r + 1, ours.back(), xargs.back(),
+                parallel ? (", parallel " + std::to_string(static_cast<int>(gnu.back())) + " jobs/s").c_str() : "");
   }
   double o = median(ours), x = median(xargs);
   std::printf("\n== summary ==\n");
@@ -107,22 +99,6 @@ int main(int argc, char** argv) {
       "W7 %d true jobs at concurrency 2: procctx Group %.0f jobs/s vs xargs -P2 %.0f jobs/s = %.2fx (target "
       ">= 1.00x) %s\n",
       per_rep * reps, o, x, o / x, o / x >= 1.0 ? "MET" : "MISSED");
-  if (!batch.empty()) {
-    double b = median(batch);
-    std::printf(
-        "W7 %d true jobs at concurrency 2, CLI: procctx batch -j2 %.0f jobs/s vs xargs -P2 %.0f jobs/s = %.2fx "
-        "(target >= 1.00x) %s\n",
-        per_rep * reps, b, x, b / x, b / x >= 1.0 ? "MET" : "MISSED");
-    if (parallel) {
-      double g = median(gnu);
-      std::printf(
-          "W7 CLI vs GNU parallel: procctx batch -j2 %.0f jobs/s vs parallel -j2 %.0f jobs/s = %.2fx (target "
-          ">= 10.00x) %s\n",
-          b, g, b / g, b / g >= 10.0 ? "MET" : "MISSED");
-    }
-  } else {
-    std::printf("W7 procctx batch: SKIPPED (built without the CLI)\n");
-  }
   if (parallel) {
     double g = median(gnu);
     std::printf(

@@ -53,6 +53,12 @@ enum class Tree {
   process_group,  ///< default: the child leads a new process group; signals go to the group
   cgroup,         ///< the child starts in its own cgroup v2 leaf (falls back to process_group)
   none,           ///< only the direct child is signalled
+  /// The child is the first process of a new PID namespace, under a minimal
+  /// init of procctx's: signals reach everything in the namespace, and when
+  /// the child or procctx dies (even of SIGKILL) the kernel kills all of it.
+  /// Falls back to process_group, saying why in Completed::tree_note, where
+  /// a PID namespace cannot be made.
+  pid_namespace,
 };
 
 /// How Stdio::file opens its file. `automatic` reads for stdin and

@@ -72,7 +72,9 @@ class PROCCTX_EXPORT Error {
 class PROCCTX_EXPORT Exception : public std::system_error {
  public:
   /// Wraps `e`: code() is e.code(), what() is e.message().
-  explicit Exception(const Error& e) : std::system_error(e.code(), e.message()), error_(e) {}
+  explicit Exception(const Error& e) : std::system_error(e.code()), error_(e) {}
+  /// The Error's sentence (std::system_error would append the code's message a second time).
+  const char* what() const noexcept override { return error_.message().c_str(); }
   /// The Error that was thrown.
   const Error& error() const noexcept { return error_; }
 

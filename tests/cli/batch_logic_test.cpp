@@ -3,7 +3,10 @@
 // and the logs and reports read back.
 #include "batch_input.hpp"
 #include "batch_log.hpp"
+#include "batch_report.hpp"
 #include "batch_sched.hpp"
+#include "batch_shard.hpp"
+#include "batch_text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,18 +20,17 @@ using namespace std::chrono_literals;
 namespace {
 
 TEST(BatchInput, ShellLinesSkipBlanksAndComments) {
-  std::istringstream in{"echo a\n\n# a comment\n  echo b  \n"};
-  Input input = read_jobs(in, false);
-  ASSERT_EQ(input.jobs.size(), 2u);
-  EXPECT_EQ(input.jobs[0].argv, (std::vector<std::string>{"/bin/sh", "-c", "echo a"}));
-  EXPECT_EQ(input.jobs[1].command, "echo b");
-  EXPECT_EQ(input.jobs[1].line, 4u);
-  EXPECT_EQ(input.jobs[1].seq, 2u);
-  EXPECT_TRUE(input.errors.empty());
+  JobList input = JobList::from_lines("echo a\n\n# a comment\n  echo b  \n", false);
+  ASSERT_EQ(input.size(), 2u);
+  EXPECT_EQ(input.job(0).argv, (std::vector<std::string>{"/bin/sh", "-c", "echo a"}));
+  EXPECT_EQ(input.job(1).command, "echo b");
+  EXPECT_EQ(input.job(1).line, 4u);
+  EXPECT_EQ(input.job(1).seq, 2u);
+  EXPECT_TRUE(input.errors().empty());
 }
 
 TEST(BatchInput, JsonLinesWithEveryFieldAndErrorsByLine) {
-  std::istringstream in{
+  std::string in{
       R"({"argv": ["printf", "%s", "x y"], "id": "job-1", "cwd": "/tmp", "env": {"A": "1"}, "timeout": "2s"})"
       "\n{not json\n"
       R"({"argv": []})"
@@ -39,73 +41,77 @@ TEST(BatchInput, JsonLinesWithEveryFieldAndErrorsByLine) {
       "\n"
       R"(["true"])"
       "\n"};
-  Input input = read_jobs(in, true);
-  ASSERT_EQ(input.jobs.size(), 1u);
-  const Job& j = input.jobs[0];
+  JobList list = JobList::from_lines(in, true);
+  ASSERT_EQ(list.size(), 1u);
+  const Job j = list.job(0);
+  const auto& errors = list.errors();
   EXPECT_EQ(j.id, "job-1");
   EXPECT_EQ(j.argv, (std::vector<std::string>{"printf", "%s", "x y"}));
   EXPECT_EQ(j.cwd, "/tmp");
   EXPECT_EQ(j.env, (std::vector<std::pair<std::string, std::string>>{{"A", "1"}}));
   EXPECT_EQ(j.timeout, std::chrono::duration_cast<procctx::Duration>(2s));
-  ASSERT_EQ(input.errors.size(), 5u);
-  EXPECT_EQ(input.errors[0].line, 2u);
-  EXPECT_NE(input.errors[0].message.find("bad JSON"), std::string::npos);
-  EXPECT_EQ(input.errors[1].line, 3u);
-  EXPECT_NE(input.errors[1].message.find("\"argv\" is missing or empty"), std::string::npos);
-  EXPECT_EQ(input.errors[2].line, 4u);
-  EXPECT_NE(input.errors[2].message.find("unknown field \"colour\""), std::string::npos);
-  EXPECT_EQ(input.errors[3].line, 5u);
-  EXPECT_NE(input.errors[3].message.find("timeout"), std::string::npos);
-  EXPECT_EQ(input.errors[4].line, 6u);
+  ASSERT_EQ(errors.size(), 5u);
+  EXPECT_EQ(errors[0].line, 2u);
+  EXPECT_NE(errors[0].message.find("bad JSON"), std::string::npos);
+  EXPECT_EQ(errors[1].line, 3u);
+  EXPECT_NE(errors[1].message.find("\"argv\" is missing or empty"), std::string::npos);
+  EXPECT_EQ(errors[2].line, 4u);
+  EXPECT_NE(errors[2].message.find("unknown field \"colour\""), std::string::npos);
+  EXPECT_EQ(errors[3].line, 5u);
+  EXPECT_NE(errors[3].message.find("timeout"), std::string::npos);
+  EXPECT_EQ(errors[4].line, 6u);
 }
 
 TEST(BatchInput, CartesianProductFirstSourceSlowest) {
-  Input input = expand_template({"true", "{1}-{2}"}, {{"a", "b"}, {"1", "2", "3"}});
+  JobList input = JobList::from_template({"true", "{1}-{2}"}, {{"a", "b"}, {"1", "2", "3"}});
   std::vector<std::string> got;
-  for (const auto& j : input.jobs) got.push_back(j.argv.back());
+  for (std::size_t i = 0; i < input.size(); ++i) got.push_back(input.job(i).argv.back());
   EXPECT_EQ(got, (std::vector<std::string>{"a-1", "a-2", "a-3", "b-1", "b-2", "b-3"}));
-  EXPECT_EQ(input.jobs[4].seq, 5u);
-  EXPECT_EQ(input.jobs[4].args, (std::vector<std::string>{"b", "2"}));
+  EXPECT_EQ(input.job(4).seq, 5u);
+  EXPECT_EQ(input.job(4).args, (std::vector<std::string>{"b", "2"}));
 }
 
 TEST(BatchInput, ReplacementStrings) {
-  Input input = expand_template({"cmd", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}"}, {{"dir/sub/file.tar.gz"}});
-  ASSERT_EQ(input.jobs.size(), 1u);
-  EXPECT_EQ(input.jobs[0].argv, (std::vector<std::string>{"cmd", "dir/sub/file.tar.gz", "dir/sub/file.tar",
-                                                          "file.tar.gz", "dir/sub", "file.tar", "1", "{%}"}));
-  EXPECT_EQ(with_slot(input.jobs[0].argv, 2).back(), "2");
+  JobList input = JobList::from_template({"cmd", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}"}, {{"dir/sub/file.tar.gz"}});
+  ASSERT_EQ(input.size(), 1u);
+  Job j = input.job(0);
+  EXPECT_EQ(j.argv, (std::vector<std::string>{"cmd", "dir/sub/file.tar.gz", "dir/sub/file.tar", "file.tar.gz",
+                                              "dir/sub", "file.tar", "1", "{%}"}));
+  apply_slot(j, 2);
+  EXPECT_EQ(j.argv.back(), "2");
+  EXPECT_EQ(j.command, "cmd dir/sub/file.tar.gz dir/sub/file.tar file.tar.gz dir/sub file.tar 1 2");
   // No replacement string: the arguments are appended.
-  Input appended = expand_template({"gzip", "-k"}, {{"x"}});
-  EXPECT_EQ(appended.jobs[0].argv, (std::vector<std::string>{"gzip", "-k", "x"}));
+  JobList appended = JobList::from_template({"gzip", "-k"}, {{"x"}});
+  EXPECT_EQ(appended.job(0).argv, (std::vector<std::string>{"gzip", "-k", "x"}));
 }
 
 TEST(BatchInput, ArgumentsAreQuotedWhenAShellRunsTheJob) {
   // "%s\n" needs a shell (a backslash), so the job runs with sh -c.
-  Input input = expand_template({"printf", "'%s\\n'", "{}"}, {{"it's $HOME `x` ;rm -rf /"}});
-  ASSERT_EQ(input.jobs.size(), 1u);
-  EXPECT_EQ(input.jobs[0].argv[0], "/bin/sh");
-  EXPECT_EQ(input.jobs[0].argv[2], "printf '%s\\n' 'it'\\''s $HOME `x` ;rm -rf /'");
+  JobList input = JobList::from_template({"printf", "'%s\\n'", "{}"}, {{"it's $HOME `x` ;rm -rf /"}});
+  ASSERT_EQ(input.size(), 1u);
+  EXPECT_EQ(input.job(0).argv[0], "/bin/sh");
+  EXPECT_EQ(input.job(0).argv[2], "printf '%s\\n' 'it'\\''s $HOME `x` ;rm -rf /'");
   // Shell builtins always go through the shell.
-  EXPECT_EQ(expand_template({"echo", "{}"}, {{"a"}}).jobs[0].argv[0], "/bin/sh");
-  EXPECT_EQ(expand_template({"true", "{}"}, {{"a"}}).jobs[0].argv[0], "true");
+  EXPECT_EQ(JobList::from_template({"echo", "{}"}, {{"a"}}).job(0).argv[0], "/bin/sh");
+  EXPECT_EQ(JobList::from_template({"true", "{}"}, {{"a"}}).job(0).argv[0], "true");
 }
 
 TEST(BatchInput, IdentityIsStableAndShardsPartition) {
-  Input a = expand_template({"true", "{}"}, {{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}});
-  Input b = expand_template({"true", "{}"}, {{"10", "9", "8", "7", "6", "5", "4", "3", "2", "1"}});
+  JobList a = JobList::from_template({"true", "{}"}, {{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}});
+  JobList b = JobList::from_template({"true", "{}"}, {{"10", "9", "8", "7", "6", "5", "4", "3", "2", "1"}});
   std::set<std::string> ids_a, ids_b;
-  for (const auto& j : a.jobs) ids_a.insert(j.id);
-  for (const auto& j : b.jobs) ids_b.insert(j.id);
+  for (std::size_t i = 0; i < a.size(); ++i) ids_a.insert(a.id(i));
+  for (std::size_t i = 0; i < b.size(); ++i) ids_b.insert(b.id(i));
   EXPECT_EQ(ids_a, ids_b) << "reordering the input keeps identities";
   EXPECT_EQ(ids_a.size(), 10u);
   std::size_t in_shards = 0;
   for (std::size_t i = 0; i < 3; ++i) {
-    for (const auto& j : a.jobs) in_shards += shard_of(j.id, 3) == i ? 1u : 0u;
+    for (const auto& id : ids_a) in_shards += shard_of(id, 3) == i ? 1u : 0u;
   }
   EXPECT_EQ(in_shards, 10u);
-  Job with_env = a.jobs[0];
+  Job with_env = a.job(0);
   with_env.env.emplace_back("A", "1");
-  EXPECT_NE(identity_hash(with_env), a.jobs[0].id);
+  EXPECT_NE(identity_text(identity_hash(with_env), 1), a.id(0));
 }
 
 TEST(BatchPolicy, Halt) {

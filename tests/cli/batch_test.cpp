@@ -1,5 +1,5 @@
 // procctx batch driven as a user drives it.
-#include "cli/cli_fixture.hpp"
+#include "cli/batch_fixture.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -23,52 +23,8 @@ namespace fs = std::filesystem;
 namespace {
 
 using procctx::Stdio;
-using procctx::test::CliResult;
-using procctx::test::CliTest;
-using procctx::test::read_line;
 
-class Batch : public CliTest {
- protected:
-  void SetUp() override {
-    char name[] = "/tmp/procctx-batch-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(name), nullptr);
-    dir_ = name;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    CliTest::TearDown();
-  }
-  std::string path(const std::string& name) const { return (fs::path{dir_} / name).string(); }
-  static std::string slurp(const std::string& p) {
-    std::ifstream f{p};
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-  }
-  // procctx batch ARGS with `input` on stdin.
-  static CliResult batch(std::vector<std::string> args, std::string input = {},
-                         std::vector<std::pair<std::string, std::string>> env = {}) {
-    args.insert(args.begin(), "batch");
-    auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 120s);
-    procctx::Command cmd{cli(), args};
-    cmd.env("LC_ALL", "C").in(Stdio::data(std::move(input))).out(Stdio::capture(1 << 30)).err(Stdio::capture());
-    for (const auto& [k, v] : env) cmd.env(k, v);
-    auto start = procctx::Clock::now();
-    auto r = cmd.run(ctx);
-    EXPECT_TRUE(r.ok()) << r.error().message();
-    if (!r.ok()) return {};
-    EXPECT_NE(r->stop_reason, procctx::StopReason::deadline) << "procctx batch hung";
-    return {r->status, r->out.str(), r->err.str(), procctx::Clock::now() - start};
-  }
-  static std::vector<json> joblog(const std::string& p) {
-    std::vector<json> out;
-    std::istringstream in{slurp(p)};
-    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-    return out;
-  }
-  std::string dir_;
-};
+class Batch : public procctx::test::BatchTest {};
 
 TEST_F(Batch, OutputOfTwoBigJobsNeverMixes) {
   auto r = batch({"-j2", "-q"}, "head -c 3000000 /dev/zero | tr '\\0' A\nhead -c 3000000 /dev/zero | tr '\\0' B\n");
@@ -329,13 +285,7 @@ TEST_F(Batch, FirstSignalHaltsSoonSecondStopsEverything) {
   ASSERT_TRUE(p);
   // Group mode prints a job's output when it ends; wait for the job's start
   // through /proc instead: the sleep is procctx batch's child.
-  bool running = false;
-  for (int i = 0; i < 250 && !running; ++i) {
-    std::this_thread::sleep_for(20ms);
-    std::ifstream children{"/proc/" + std::to_string(p->pid()) + "/task/" + std::to_string(p->pid()) + "/children"};
-    std::string any;
-    running = static_cast<bool>(children >> any);
-  }
+  bool running = !children_of(p->pid(), 1).empty();
   ASSERT_TRUE(running);
   ASSERT_TRUE(p->signal(SIGINT));
   std::this_thread::sleep_for(300ms);
@@ -364,13 +314,7 @@ TEST_F(Batch, OnSignalNowStopsRunningJobsAtTheFirstSignal) {
                .err(Stdio::capture())
                .spawn();
   ASSERT_TRUE(p);
-  std::size_t children = 0;
-  for (int i = 0; i < 250 && children < 2; ++i) {
-    std::this_thread::sleep_for(20ms);
-    std::ifstream f{"/proc/" + std::to_string(p->pid()) + "/task/" + std::to_string(p->pid()) + "/children"};
-    children = 0;
-    for (std::string pid; f >> pid;) ++children;
-  }
+  std::size_t children = children_of(p->pid(), 2).size();
   ASSERT_EQ(children, 2u);
   ASSERT_TRUE(p->signal(SIGTERM));
   const auto& c = p->wait();

@@ -1,6 +1,7 @@
 // A `kill -KILL` of procctx (the OOM killer, a CI runner's timeout) leaves
-// nothing of what it ran: the direct child in every tree mode, and the
-// cgroup leaf of `--tree cgroup`, which the next procctx removes.
+// nothing of what it ran: the direct child in every tree mode, the whole
+// tree under `--tree pidns`, and the cgroup leaf of `--tree cgroup`, which
+// the next procctx removes.
 #include "cli/cli_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -113,6 +115,65 @@ TEST_F(DiesWithProcctx, ItsEmptyCgroupLeafIsRemovedByTheNextRun) {
   auto next = procctx({"run", "--tree", "cgroup", "--", "true"});
   EXPECT_EQ(next.status.code(), 0) << next.err;
   EXPECT_FALSE(fs::exists(leaf)) << leaf << " is still there";
+}
+
+
+// Host pids of the processes whose command line holds `marker`.
+std::vector<pid_t> running_with(const std::string& marker) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream in{e.path() / "cmdline", std::ios::binary};
+    std::string cmdline{std::istreambuf_iterator<char>{in}, {}};
+    pid_t pid = std::stoi(name);
+    if (cmdline.find(marker) != std::string::npos && process_running(pid)) out.push_back(pid);
+  }
+  return out;
+}
+
+// Under --tree pidns a grandchild and a setsid daemon die with procctx too.
+TEST_F(DiesWithProcctx, UnderPidnsNothingOfTheTreeSurvives) {
+  std::string h = helper();
+  auto p = procctx::Command{cli(), {"run", "--tree", "pidns", "--", "/bin/sh", "-c",
+                                    h + " daemon 41.5301 >/dev/null; echo started; exec " + h + " fork 2 41.5301"}}
+               .in(Stdio::null())
+               .out(Stdio::pipe())
+               .err(Stdio::null())
+               .spawn();
+  ASSERT_TRUE(p);
+  ASSERT_EQ(read_line(p->out()), "started");
+  // procctx and its init (their command lines name the marker too), the
+  // daemon, the command and its two children.
+  for (int i = 0; i < 100 && running_with("41.5301").size() < 6; ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_GE(running_with("41.5301").size(), 6u);
+  ASSERT_TRUE(p->signal(SIGKILL));
+  (void)p->wait();
+  for (int i = 0; i < 200 && !running_with("41.5301").empty(); ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(running_with("41.5301").empty()) << "something of the namespace outlived procctx run";
+}
+
+// Unprivileged, the namespace comes with a user namespace of its own in
+// which the command is still who it was (or, where the kernel allows none,
+// a process group and a warning saying why).
+TEST_F(DiesWithProcctx, UnprivilegedPidnsKeepsTheUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become nobody";
+  auto r = procctx::Command{cli(), {"run", "--tree", "pidns", "--json", "-", "--", "/bin/sh", "-c", "id -u"}}
+               .user("nobody")
+               .cwd("/")
+               .env("LC_ALL", "C")
+               .in(Stdio::null())
+               .out(Stdio::capture())
+               .err(Stdio::capture())
+               .run();
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->status.code(), 0) << r->err.str();
+  std::string out = r->out.str();
+  EXPECT_EQ(out.rfind("65534\n", 0), 0u) << out;
+  if (out.find("\"used\": \"pidns\"") == std::string::npos) {
+    EXPECT_NE(r->err.str().find("--tree pidns not available"), std::string::npos) << r->err.str();
+  }
 }
 
 }  // namespace

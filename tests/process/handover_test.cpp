@@ -55,8 +55,8 @@ TEST_F(Handover, SpawnThenWaitCostsTheLoopNothing) {
   EXPECT_EQ(run.writes, 0);
   // Under a context that can end, but does not: still nothing (the
   // context's own deadline timer is the context's, not the child's).
-  auto [ctx, cancel] = procctx::with_cancel(procctx::background());
-  auto under_context = cost_of([&] { EXPECT_TRUE(Command{"/bin/true"}.run(ctx)->status.success()); });
+  auto scope = procctx::with_cancel(procctx::background());
+  auto under_context = cost_of([&] { EXPECT_TRUE(Command{"/bin/true"}.run(scope.ctx)->status.success()); });
   EXPECT_EQ(under_context.epoll_ctl, 0);
   EXPECT_EQ(under_context.writes, 0);
 }

@@ -30,6 +30,15 @@ TEST(Result, ValueThrowsExceptionCarryingTheError) {
     EXPECT_NE(std::string{e.what()}.find("odd: 5"), std::string::npos);
     EXPECT_EQ(e.error().message(), "odd: 5");
   }
+  // what() is the sentence itself, the errno's words not repeated after it.
+  procctx::Result<int> missing = procctx::Error{std::make_error_code(std::errc::no_such_file_or_directory),
+                                                "chdir /x: No such file or directory"};
+  try {
+    (void)missing.value();
+    FAIL() << "no exception";
+  } catch (const procctx::Exception& e) {
+    EXPECT_STREQ(e.what(), "chdir /x: No such file or directory");
+  }
 }
 
 TEST(Result, VoidResultAndWrap) {

@@ -1,9 +1,14 @@
 #include "batch_input.hpp"
 
+#include "batch_template.hpp"
+#include "batch_text.hpp"
+#include "json_text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_map>
 
 namespace procctx::cli::batch {
 
@@ -19,12 +24,11 @@ std::string shell_quote(std::string_view text) {
   return out + "'";
 }
 
-std::string identity_hash(const Job& job) {
+std::uint64_t identity_hash(const Job& job) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   auto mix = [&h](std::string_view s) {
     for (char ch : s) {
-      auto c = static_cast<unsigned char>(ch);
-      h ^= c;
+      h ^= static_cast<unsigned char>(ch);
       h *= 0x100000001b3ULL;
     }
     h ^= 0xff;  // a separator no string byte sequence can fake
@@ -33,266 +37,276 @@ std::string identity_hash(const Job& job) {
   for (const auto& a : job.argv) mix(a);
   mix(job.cwd ? "cwd:" + *job.cwd : std::string{"cwd-"});
   for (const auto& [k, v] : job.env) mix("env:" + k + "=" + v);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return h;
+}
+
+std::string identity_text(std::uint64_t hash, std::uint32_t repeat) {
+  char buf[40];
+  if (repeat > 1) {
+    std::snprintf(buf, sizeof buf, "%016llx-%u", static_cast<unsigned long long>(hash), repeat);
+  } else {
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
+  }
   return buf;
 }
 
-std::size_t shard_of(std::string_view id, std::size_t n) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (char ch : id) {
-    auto c = static_cast<unsigned char>(ch);
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return n == 0 ? 0 : static_cast<std::size_t>(h % n);
-}
-
-std::vector<std::string> with_slot(const std::vector<std::string>& argv, std::size_t slot) {
-  std::vector<std::string> out = argv;
-  const std::string token = "{%}";
+void apply_slot(Job& job, std::size_t slot) {
+  if (job.slot_marks.empty()) return;
   const std::string value = std::to_string(slot);
-  for (auto& a : out) {
-    for (auto pos = a.find(token); pos != std::string::npos; pos = a.find(token, pos + value.size())) {
-      a.replace(pos, token.size(), value);
-    }
+  // From the last mark back, so the earlier offsets stay right.
+  for (auto it = job.slot_marks.rbegin(); it != job.slot_marks.rend(); ++it) {
+    job.argv.at(it->word).replace(it->offset, 3, value);
   }
-  return out;
+  job.slot_marks.clear();
+  job.command.clear();
+  if (job.argv.size() == 3 && job.argv[0] == "/bin/sh" && job.argv[1] == "-c") {
+    job.command = job.argv[2];
+  } else {
+    for (std::size_t i = 0; i < job.argv.size(); ++i) job.command += (i ? " " : "") + job.argv[i];
+  }
 }
 
 namespace {
 
-std::string trim(std::string_view s) {
+std::string_view trim(std::string_view s) {
   auto b = s.find_first_not_of(" \t\r");
   if (b == std::string_view::npos) return {};
   auto e = s.find_last_not_of(" \t\r");
-  return std::string{s.substr(b, e - b + 1)};
+  return s.substr(b, e - b + 1);
 }
 
-Job shell_job(std::string line) {
-  Job j;
-  j.argv = {"/bin/sh", "-c", line};
-  j.command = std::move(line);
-  return j;
+const char* nul_in_json(const Job& j) {
+  auto has_nul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
+  if (std::any_of(j.argv.begin(), j.argv.end(), has_nul)) return "\"argv\"";
+  for (const auto& [k, v] : j.env) {
+    if (has_nul(k) || has_nul(v)) return "\"env\"";
+  }
+  if (j.cwd && has_nul(*j.cwd)) return "\"cwd\"";
+  return nullptr;
 }
 
-// A word that means the same to /bin/sh as it does to execve.
-bool plain_word(std::string_view w) {
-  if (w.empty()) return false;
-  return std::all_of(w.begin(), w.end(), [](unsigned char c) {
-    return std::isalnum(c) || std::string_view{"_-./=:,+@%^"}.find(static_cast<char>(c)) != std::string_view::npos;
-  });
+std::optional<std::string> json_field(const std::string& key, const nlohmann::json& value, Job& j) {
+  if (key == "argv") {
+    if (!value.is_array()) return "\"argv\" must be an array of strings";
+    for (const auto& a : value) {
+      if (!a.is_string()) return "\"argv\" must be an array of strings";
+      j.argv.push_back(a.get<std::string>());
+    }
+  } else if (key == "id") {
+    if (!value.is_string() || value.get<std::string>().empty()) return "\"id\" must be a non-empty string";
+    j.id = value.get<std::string>();
+  } else if (key == "cwd") {
+    if (!value.is_string()) return "\"cwd\" must be a string";
+    j.cwd = value.get<std::string>();
+  } else if (key == "env") {
+    if (!value.is_object()) return "\"env\" must be an object of strings";
+    for (const auto& [k, val] : value.items()) {
+      if (!val.is_string() || k.empty() || k.find('=') != std::string::npos) {
+        return "\"env\" must map names (without '=') to strings";
+      }
+      j.env.emplace_back(k, val.get<std::string>());
+    }
+  } else if (key == "timeout") {
+    if (!value.is_string()) return "\"timeout\" must be a duration string such as \"5s\"";
+    auto d = parse_duration(value.get<std::string>());
+    if (!d) return "\"timeout\" " + quote(value.get<std::string>()) + " is not a duration such as \"5s\"";
+    j.timeout = *d;
+  } else {
+    // The key as JSON writes it: quoted, and any control character escaped.
+    return "unknown field " + json_text(nlohmann::json(key)) + " (known: argv, id, cwd, env, timeout)";
+  }
+  return std::nullopt;
 }
 
-std::optional<std::string> parse_json_job(const std::string& text, Job& j) {
+// Fills `j` from one JSON line; the error says what is wrong with it.
+std::optional<std::string> parse_json_job(std::string_view text, Job& j) {
   nlohmann::json v;
   try {
     v = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number out of range
     std::string what = e.what();
     auto colon = what.find("] ");
     return "bad JSON: " + (colon == std::string::npos ? what : what.substr(colon + 2));
   }
   if (!v.is_object()) return std::string{"expected a JSON object"};
   for (const auto& [key, value] : v.items()) {
-    if (key == "argv") {
-      if (!value.is_array()) return std::string{"\"argv\" must be an array of strings"};
-      for (const auto& a : value) {
-        if (!a.is_string()) return std::string{"\"argv\" must be an array of strings"};
-        j.argv.push_back(a.get<std::string>());
-      }
-    } else if (key == "id") {
-      if (!value.is_string() || value.get<std::string>().empty()) return std::string{"\"id\" must be a non-empty string"};
-      j.id = value.get<std::string>();
-    } else if (key == "cwd") {
-      if (!value.is_string()) return std::string{"\"cwd\" must be a string"};
-      j.cwd = value.get<std::string>();
-    } else if (key == "env") {
-      if (!value.is_object()) return std::string{"\"env\" must be an object of strings"};
-      for (const auto& [k, val] : value.items()) {
-        if (!val.is_string() || k.empty() || k.find('=') != std::string::npos) {
-          return std::string{"\"env\" must map names (without '=') to strings"};
-        }
-        j.env.emplace_back(k, val.get<std::string>());
-      }
-    } else if (key == "timeout") {
-      if (!value.is_string()) return std::string{"\"timeout\" must be a duration string such as \"5s\""};
-      auto d = parse_duration(value.get<std::string>());
-      if (!d) return "\"timeout\": " + d.error().message();
-      j.timeout = *d;
-    } else {
-      return "unknown field \"" + key + "\" (known: argv, id, cwd, env, timeout)";
-    }
+    if (auto err = json_field(key, value, j)) return err;
   }
   if (j.argv.empty()) return std::string{"\"argv\" is missing or empty"};
   if (j.argv[0].empty()) return std::string{"\"argv\"[0] is empty"};
+  if (const char* where = nul_in_json(j)) {
+    return std::string{where} + " holds a NUL byte (\\u0000), which no command line, environment or path can";
+  }
   for (std::size_t i = 0; i < j.argv.size(); ++i) {
-    j.command += (i ? " " : "") + (plain_word(j.argv[i]) ? j.argv[i] : shell_quote(j.argv[i]));
+    j.command += (i ? " " : "") + (is_plain_word(j.argv[i]) ? j.argv[i] : shell_quote(j.argv[i]));
   }
   return std::nullopt;
 }
 
-// Words /bin/sh runs itself, differently from (or without) a program of that name.
-bool shell_builtin(std::string_view w) {
-  static constexpr std::string_view kBuiltins[] = {
-      ".",    "alias", "bg",   "break",  "cd",   "command", "continue", "echo",   "eval",  "exec",  "exit",
-      "export", "fc",  "fg",   "getopts", "hash", "jobs",   "kill",     "local",  "printf", "pwd",  "read",
-      "readonly", "return", "set", "shift", "test", "times", "trap",   "type",   "ulimit", "umask", "unalias",
-      "unset", "wait", "["};
-  return std::find(std::begin(kBuiltins), std::end(kBuiltins), w) != std::end(kBuiltins);
-}
-
-std::string basename_of(std::string_view s) {
-  auto slash = s.find_last_of('/');
-  return std::string{slash == std::string_view::npos ? s : s.substr(slash + 1)};
-}
-std::string dirname_of(std::string_view s) {
-  auto slash = s.find_last_of('/');
-  if (slash == std::string_view::npos) return ".";
-  if (slash == 0) return "/";
-  return std::string{s.substr(0, slash)};
-}
-std::string without_ext(std::string_view s) {
-  auto slash = s.find_last_of('/');
-  auto dot = s.find_last_of('.');
-  if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash) || dot == 0 ||
-      (slash != std::string_view::npos && dot == slash + 1)) {
-    return std::string{s};
-  }
-  return std::string{s.substr(0, dot)};
-}
-
-// Replaces the replacement strings in `word`; `quote` quotes each value
-// for the shell. Returns whether any was found.
-bool substitute(std::string& word, const std::vector<std::string>& values, std::size_t seq, bool quote) {
-  std::string all;
-  for (std::size_t i = 0; i < values.size(); ++i) all += (i ? " " : "") + values[i];
-  const std::string& first = values.empty() ? all : values[0];
-  auto q = [&](const std::string& s) { return quote ? shell_quote(s) : s; };
-  bool found = false;
-  std::string out;
-  for (std::size_t i = 0; i < word.size();) {
-    if (word[i] == '{') {
-      auto close = word.find('}', i);
-      if (close != std::string::npos) {
-        std::string token = word.substr(i + 1, close - i - 1);
-        std::optional<std::string> value;
-        if (token.empty()) {
-          value = quote ? [&] {
-            std::string s;
-            for (std::size_t k = 0; k < values.size(); ++k) s += (k ? " " : "") + shell_quote(values[k]);
-            return s;
-          }()
-                        : all;
-        } else if (token == ".") {
-          value = q(without_ext(first));
-        } else if (token == "/") {
-          value = q(basename_of(first));
-        } else if (token == "//") {
-          value = q(dirname_of(first));
-        } else if (token == "/.") {
-          value = q(without_ext(basename_of(first)));
-        } else if (token == "#") {
-          value = std::to_string(seq);
-        } else if (token == "%") {
-          value = "{%}";  // the slot: filled in when the job starts
-        } else if (!token.empty() && std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-          std::size_t n = std::stoul(token);
-          if (n >= 1 && n <= values.size()) value = q(values[n - 1]);
-        }
-        if (value) {
-          out += *value;
-          found = true;
-          i = close + 1;
-          continue;
-        }
-      }
-    }
-    out += word[i++];
-  }
-  word = std::move(out);
-  return found;
+Job shell_job(std::string_view line) {
+  Job j;
+  j.argv = {"/bin/sh", "-c", std::string{line}};
+  j.command = std::string{line};
+  j.words = plain_words(line);
+  return j;
 }
 
 }  // namespace
 
-Input read_jobs(std::istream& in, bool jsonl) {
-  Input input;
-  std::string text;
-  std::size_t line = 0;
-  while (std::getline(in, text)) {
-    ++line;
-    std::string t = trim(text);
-    if (t.empty() || (!jsonl && t[0] == '#')) continue;
-    Job j;
-    if (jsonl) {
-      if (auto err = parse_json_job(t, j)) {
-        input.errors.push_back({line, *err});
-        continue;
+std::vector<std::string> plain_words(std::string_view line) {
+  std::vector<std::string> words;
+  for (std::size_t i = 0; i < line.size();) {
+    if (line[i] == ' ' || line[i] == '\t') {
+      ++i;
+      continue;
+    }
+    auto end = line.find_first_of(" \t", i);
+    if (end == std::string_view::npos) end = line.size();
+    words.emplace_back(line.substr(i, end - i));
+    if (!is_plain_word(words.back())) return {};
+    i = end;
+  }
+  if (words.empty() || words[0].find('=') != std::string::npos || needs_shell(words[0])) return {};
+  return words;
+}
+
+// Collects entries while reading, numbering repeated identities.
+struct JobList::Builder {
+  JobList& list;
+  std::unordered_map<std::uint64_t, std::uint32_t> repeats;
+  std::unordered_map<std::string, std::size_t> explicit_ids;  // id → its line
+
+  void add(Entry e, const Job& j) {
+    if (!j.id.empty()) {
+      auto [it, fresh] = explicit_ids.emplace(j.id, e.line);
+      if (!fresh) {
+        list.errors_.push_back({e.line, "\"id\" " + quote(j.id) + " is already the id of line " +
+                                            std::to_string(it->second)});
+        return;
       }
+      e.id_ref = list.ids_.size();
+      e.id_len = static_cast<std::uint32_t>(j.id.size());
+      list.ids_ += j.id;
+    }
+    e.hash = identity_hash(j);
+    if (j.id.empty()) e.repeat = ++repeats[e.hash];
+    list.entries_.push_back(e);
+  }
+};
+
+JobList JobList::from_lines(std::string_view text, bool jsonl) {
+  JobList list;
+  list.kind_ = jsonl ? Kind::json : Kind::shell;
+  Builder b{list, {}, {}};
+  std::size_t line = 0, seq = 0;
+  for (std::size_t pos = 0; pos < text.size();) {
+    auto nl = text.find('\n', pos);
+    std::string_view raw = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line;
+    std::string_view t = trim(raw);
+    if (t.empty() || (!jsonl && t[0] == '#')) continue;
+    ++seq;
+    Job j;
+    std::optional<std::string> err;
+    if (jsonl) {
+      err = parse_json_job(t, j);
+    } else if (t.find('\0') != std::string_view::npos) {
+      err = "the line holds a NUL byte, which no command line can";
     } else {
       j = shell_job(t);
     }
-    j.line = line;
-    j.seq = input.jobs.size() + 1;
-    if (j.id.empty()) j.id = identity_hash(j);
-    input.jobs.push_back(std::move(j));
+    if (err) {
+      list.errors_.push_back({line, *err});
+      continue;
+    }
+    Entry e;
+    e.seq = seq;
+    e.ref = list.text_.size();
+    e.len = static_cast<std::uint32_t>(t.size());
+    e.line = static_cast<std::uint32_t>(line);
+    list.text_.append(t);
+    b.add(e, j);
   }
-  return input;
+  list.last_seq_ = seq;
+  return list;
 }
 
-Input expand_template(const std::vector<std::string>& tmpl, const std::vector<std::vector<std::string>>& sources) {
-  Input input;
+JobList JobList::from_template(std::vector<std::string> tmpl, std::vector<std::vector<std::string>> sources) {
+  JobList list;
+  list.kind_ = Kind::tmpl;
   if (tmpl.empty()) {
-    input.errors.push_back({0, "no command before :::"});
-    return input;
+    list.errors_.push_back({0, "no command before :::"});
+    return list;
   }
-  for (const auto& s : sources) {
-    if (s.empty()) return input;  // an empty source: the product is empty
+  std::uint64_t combinations = 1;
+  for (const auto& s : sources) combinations *= s.size();  // an empty source: the product is empty
+  list.direct_ = template_runs_directly(tmpl, sources.size());
+  list.tmpl_ = std::move(tmpl);
+  list.sources_ = std::move(sources);
+  Builder b{list, {}, {}};
+  for (std::uint64_t k = 0; k < combinations; ++k) {
+    Entry e;
+    e.seq = k + 1;
+    e.ref = k;
+    b.add(e, list.make_template(e));
   }
-  // Does anything in the template need a shell?
-  bool direct = !shell_builtin(tmpl[0]);
-  for (const auto& w : tmpl) {
-    std::string probe = w;
-    substitute(probe, std::vector<std::string>(sources.size(), "x"), 1, false);
-    for (auto pos = probe.find("{%}"); pos != std::string::npos; pos = probe.find("{%}")) probe.replace(pos, 3, "1");
-    direct = direct && plain_word(probe);
+  list.last_seq_ = static_cast<std::size_t>(combinations);
+  return list;
+}
+
+Job JobList::make_template(const Entry& e) const {
+  // The combination number in mixed radix, the last source varying fastest.
+  std::vector<std::string> values(sources_.size());
+  std::uint64_t k = e.ref;
+  for (std::size_t s = sources_.size(); s-- > 0;) {
+    values[s] = sources_[s][k % sources_[s].size()];
+    k /= sources_[s].size();
   }
-  std::vector<std::size_t> index(sources.size(), 0);
-  for (std::size_t seq = 1;; ++seq) {
-    std::vector<std::string> values;
-    for (std::size_t s = 0; s < sources.size(); ++s) values.push_back(sources[s][index[s]]);
-    Job j;
-    j.seq = seq;
-    j.args = values;
-    std::vector<std::string> words = tmpl;
-    bool any = false;
-    for (auto& w : words) any = substitute(w, values, seq, !direct) || any;
-    if (direct) {
-      j.argv = words;
-      if (!any) j.argv.insert(j.argv.end(), values.begin(), values.end());
-      for (std::size_t i = 0; i < j.argv.size(); ++i) j.command += (i ? " " : "") + j.argv[i];
-    } else {
-      std::string line;
-      for (std::size_t i = 0; i < words.size(); ++i) line += (i ? " " : "") + words[i];
-      if (!any) {
-        for (const auto& v : values) line += " " + shell_quote(v);
-      }
-      j.argv = {"/bin/sh", "-c", line};
-      j.command = line;
-    }
-    j.id = identity_hash(j);
-    input.jobs.push_back(std::move(j));
-    // Next combination, the last source varying fastest.
-    std::size_t s = sources.size();
-    while (s > 0) {
-      --s;
-      if (++index[s] < sources[s].size()) break;
-      index[s] = 0;
-      if (s == 0) return input;
-    }
-    if (sources.empty()) return input;
+  Expansion x = expand(tmpl_, values, e.seq, direct_);
+  Job j;
+  j.seq = e.seq;
+  j.argv = std::move(x.argv);
+  j.command = std::move(x.command);
+  j.slot_marks = std::move(x.slot_marks);
+  j.args = std::move(values);
+  return j;
+}
+
+Job JobList::make(const Entry& e) const {
+  Job j;
+  std::string_view text{text_.data() + e.ref, e.len};
+  if (kind_ == Kind::tmpl) {
+    j = make_template(e);
+  } else if (kind_ == Kind::json) {
+    (void)parse_json_job(text, j);  // checked when it was read
+  } else {
+    j = shell_job(text);
   }
+  j.seq = e.seq;
+  j.line = e.line;
+  return j;
+}
+
+Job JobList::job(std::size_t i) const {
+  const Entry& e = entries_.at(i);
+  Job j = make(e);
+  j.id = id(i);
+  return j;
+}
+
+std::string JobList::id(std::size_t i) const {
+  const Entry& e = entries_.at(i);
+  if (e.id_len > 0) return ids_.substr(e.id_ref, e.id_len);
+  return identity_text(e.hash, e.repeat);
+}
+
+void JobList::keep_if(const std::function<bool(const std::string& id)>& keep) {
+  std::vector<Entry> kept;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (keep(id(i))) kept.push_back(entries_[i]);
+  }
+  entries_ = std::move(kept);
 }
 
 }  // namespace procctx::cli::batch

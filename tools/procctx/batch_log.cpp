@@ -1,4 +1,5 @@
 #include "batch_log.hpp"
+
 #include "json_text.hpp"
 
 #include <procctx/command.hpp>
@@ -6,24 +7,35 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
-#include <sstream>
 
 namespace procctx::cli::batch {
 
 using json = nlohmann::ordered_json;
 
-std::string joblog_line(const JobRecord& r) {
+namespace {
+
+// Text from jobs and logs is bytes: made valid UTF-8 here, byte by byte as
+// the HTML report does, so every writer shows the same text.
+json text(std::string_view s) { return valid_utf8(s); }
+json texts(const std::vector<std::string>& v) {
+  json a = json::array();
+  for (const auto& s : v) a.push_back(valid_utf8(s));
+  return a;
+}
+
+json record_json(const JobRecord& r) {
   json j{{"schema", kJoblogSchema},
-         {"id", r.id},
+         {"id", text(r.id)},
          {"seq", r.seq},
-         {"command", r.command},
-         {"argv", r.argv},
+         {"command", text(r.command)},
+         {"argv", texts(r.argv)},
          {"start", r.start},
          {"runtime", r.runtime},
          {"exit_code", r.exit_code >= 0 ? json(r.exit_code) : json(nullptr)},
          {"signal", r.signal != 0 ? json(signal_name(r.signal)) : json(nullptr)},
-         {"stop", r.stop.empty() ? json(nullptr) : json(r.stop)},
+         {"stop", r.stop.empty() ? json(nullptr) : text(r.stop)},
          {"attempt", r.attempt},
          {"final", r.final},
          {"user_cpu", r.user_cpu},
@@ -32,10 +44,101 @@ std::string joblog_line(const JobRecord& r) {
          {"stdout_bytes", r.out_bytes},
          {"stderr_bytes", r.err_bytes},
          {"slot", r.slot},
-         {"shard", r.shard.empty() ? json(nullptr) : json(r.shard)},
-         {"host", r.host}};
-  return json_text(j) + "\n";
+         {"shard", r.shard.empty() ? json(nullptr) : text(r.shard)},
+         {"host", text(r.host)}};
+  if (!r.stderr_tail.empty()) j["stderr_tail"] = text(r.stderr_tail);
+  return j;
 }
+
+bool known_stop(std::string_view s) {
+  return std::find(std::begin(kStopReasons), std::end(kStopReasons), s) != std::end(kStopReasons);
+}
+
+// Checks one field of a record and stores it; false with `why` set when it
+// is there with the wrong type or value. Absent optional fields keep their
+// defaults.
+class Fields {
+ public:
+  explicit Fields(const nlohmann::json& j) : j_(j) {}
+  std::string why;
+
+  bool text(const char* key, std::string& out, bool required = false, bool nullable = false) {
+    auto it = j_.find(key);
+    if (it == j_.end() || (nullable && it->is_null())) return !required || fail(key, "is missing");
+    if (!it->is_string()) return fail(key, "is not a string");
+    out = it->get<std::string>();
+    return true;
+  }
+  template <class T>
+  bool whole(const char* key, T& out, double lo, double hi, bool required = false) {
+    auto it = j_.find(key);
+    if (it == j_.end()) return !required || fail(key, "is missing");
+    if (!it->is_number_integer() || static_cast<double>(it->get<std::int64_t>()) < lo ||
+        static_cast<double>(it->get<std::int64_t>()) > hi) {
+      return fail(key, "is not a whole number in range");
+    }
+    out = static_cast<T>(it->get<std::int64_t>());
+    return true;
+  }
+  bool real(const char* key, double& out) {
+    auto it = j_.find(key);
+    if (it == j_.end()) return true;
+    if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() < 0) {
+      return fail(key, "is not a non-negative number");
+    }
+    out = it->get<double>();
+    return true;
+  }
+  bool flag(const char* key, bool& out) {
+    auto it = j_.find(key);
+    if (it == j_.end()) return true;
+    if (!it->is_boolean()) return fail(key, "is not true or false");
+    out = it->get<bool>();
+    return true;
+  }
+  bool words(const char* key, std::vector<std::string>& out) {
+    auto it = j_.find(key);
+    if (it == j_.end()) return true;
+    if (!it->is_array()) return fail(key, "is not an array of strings");
+    for (const auto& a : *it) {
+      if (!a.is_string()) return fail(key, "is not an array of strings");
+      out.push_back(a.get<std::string>());
+    }
+    return true;
+  }
+
+ private:
+  bool fail(const char* key, const char* what) {
+    why = std::string{"\""} + key + "\" " + what;
+    return false;
+  }
+  const nlohmann::json& j_;
+};
+
+constexpr double kMaxCount = 9007199254740992.0;  // 2^53: what a JSON number holds exactly
+
+bool read_fields(Fields& f, JobRecord& r) {
+  std::string signal, exit_text;
+  bool ok = f.text("id", r.id, true) && f.whole("seq", r.seq, 1, kMaxCount, true) && f.text("command", r.command) &&
+            f.words("argv", r.argv) && f.real("start", r.start) && f.real("runtime", r.runtime) &&
+            f.whole("attempt", r.attempt, 1, 1e6) && f.flag("final", r.final) && f.real("user_cpu", r.user_cpu) &&
+            f.real("sys_cpu", r.sys_cpu) && f.whole("max_rss_kib", r.max_rss_kib, 0, kMaxCount) &&
+            f.whole("stdout_bytes", r.out_bytes, 0, kMaxCount) && f.whole("stderr_bytes", r.err_bytes, 0, kMaxCount) &&
+            f.whole("slot", r.slot, 0, 1e7) && f.text("shard", r.shard, false, true) && f.text("host", r.host) &&
+            f.text("stderr_tail", r.stderr_tail) && f.text("signal", signal, false, true) &&
+            f.text("stop", r.stop, false, true);
+  if (!ok) return false;
+  if (r.id.empty()) return (f.why = "\"id\" is empty", false);
+  if (!signal.empty() && (r.signal = signal_from_name(signal)) == 0) return (f.why = "\"signal\" is not a signal", false);
+  if (!r.stop.empty() && !known_stop(r.stop)) return (f.why = "\"stop\" is not a known stop reason", false);
+  return true;
+}
+
+}  // namespace
+
+std::string joblog_line(const JobRecord& r) { return json_text(record_json(r)) + "\n"; }
+
+std::string meta_json(const JobRecord& r) { return json_text(record_json(r), 2) + "\n"; }
 
 std::string parallel_joblog_header() { return "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"; }
 
@@ -44,43 +147,40 @@ std::string parallel_joblog_line(const JobRecord& r) {
   std::snprintf(buf, sizeof buf, "%zu\t:\t%.3f\t% 10.3f\t0\t%llu\t%d\t%d\t", r.seq, r.start, r.runtime,
                 static_cast<unsigned long long>(r.out_bytes), r.exit_code >= 0 ? r.exit_code : 0, r.signal);
   std::string line = buf;
-  for (char c : r.command) line += (c == '\n' || c == '\t') ? ' ' : c;
+  // GNU parallel writes a newline in Command as \0; a tab would shift the columns.
+  for (char c : r.command) line += c == '\n' ? std::string{"\\0"} : std::string(1, c == '\t' ? ' ' : c);
   return line + "\n";
+}
+
+ParsedLine parse_joblog_line(std::string_view line) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception&) {
+    return {std::nullopt, "not JSON"};
+  }
+  if (!j.is_object() || !j.contains("schema") || j["schema"] != kJoblogSchema) {
+    return {std::nullopt, std::string{"not a "} + kJoblogSchema + " record"};
+  }
+  JobRecord r;
+  Fields f{j};
+  if (!read_fields(f, r)) return {std::nullopt, f.why};
+  if (!j.contains("exit_code") || j["exit_code"].is_null()) {
+    r.exit_code = -1;
+  } else if (!f.whole("exit_code", r.exit_code, 0, 255)) {
+    return {std::nullopt, f.why};
+  }
+  return {std::move(r), {}};
 }
 
 std::vector<JobRecord> read_joblog(std::istream& in, std::size_t& skipped) {
   std::vector<JobRecord> out;
-  std::string text;
-  while (std::getline(in, text)) {
+  for (std::string text; std::getline(in, text);) {
     if (text.empty()) continue;
-    try {
-      auto j = nlohmann::json::parse(text);
-      if (!j.is_object() || j.value("schema", "") != kJoblogSchema) {
-        ++skipped;
-        continue;
-      }
-      JobRecord r;
-      r.id = j.at("id").get<std::string>();
-      r.seq = j.at("seq").get<std::size_t>();
-      r.command = j.value("command", "");
-      if (j.contains("argv")) r.argv = j["argv"].get<std::vector<std::string>>();
-      r.start = j.value("start", 0.0);
-      r.runtime = j.value("runtime", 0.0);
-      r.exit_code = j["exit_code"].is_number() ? j["exit_code"].get<int>() : -1;
-      r.signal = j["signal"].is_string() ? signal_from_name(j["signal"].get<std::string>()) : 0;
-      r.stop = j["stop"].is_string() ? j["stop"].get<std::string>() : "";
-      r.attempt = j.value("attempt", 1);
-      r.final = j.value("final", true);
-      r.user_cpu = j.value("user_cpu", 0.0);
-      r.sys_cpu = j.value("sys_cpu", 0.0);
-      r.max_rss_kib = j.value("max_rss_kib", 0L);
-      r.out_bytes = j.value("stdout_bytes", std::uint64_t{0});
-      r.err_bytes = j.value("stderr_bytes", std::uint64_t{0});
-      r.slot = j.value("slot", std::size_t{0});
-      r.shard = j["shard"].is_string() ? j["shard"].get<std::string>() : "";
-      r.host = j.value("host", "");
-      out.push_back(std::move(r));
-    } catch (const std::exception&) {
+    auto parsed = parse_joblog_line(text);
+    if (parsed.record) {
+      out.push_back(std::move(*parsed.record));
+    } else {
       ++skipped;
     }
   }
@@ -98,6 +198,10 @@ std::map<std::string, JobRecord> last_outcomes(const std::vector<JobRecord>& rec
 }
 
 std::string summary_json(const Summary& s) {
+  json losses = json::array();
+  for (const auto& l : s.losses) {
+    losses.push_back({{"stream", text(l.stream)}, {"error", text(l.error)}, {"jobs", l.jobs}, {"bytes", l.bytes}});
+  }
   json j{{"schema", kSummarySchema},
          {"total", s.total},
          {"succeeded", s.succeeded},
@@ -107,110 +211,12 @@ std::string summary_json(const Summary& s) {
          {"started_at", s.started_at},
          {"wall_seconds", s.wall},
          {"parallel", s.parallel},
-         {"halted", s.halted.empty() ? json(nullptr) : json(s.halted)},
-         {"shard", s.shard.empty() ? json(nullptr) : json(s.shard)},
-         {"exit_code", s.exit_code}};
+         {"halted", s.halted.empty() ? json(nullptr) : text(s.halted)},
+         {"shard", s.shard.empty() ? json(nullptr) : text(s.shard)},
+         {"exit_code", s.exit_code},
+         {"self_cpu_seconds", s.self_cpu >= 0 ? json(s.self_cpu) : json(nullptr)},
+         {"output_lost", losses}};
   return json_text(j, 2) + "\n";
-}
-
-namespace {
-
-std::string html_escape(std::string_view raw) {
-  std::string out;
-  for (char c : valid_utf8(raw)) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string outcome_of(const JobRecord& r) {
-  if (r.success()) return "ok";
-  if (!r.stop.empty()) return r.stop;
-  if (r.signal != 0) return "signal";
-  return "failed";
-}
-
-std::string fmt(double v, int digits = 3) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-}  // namespace
-
-std::string html_report(const Summary& s, const std::vector<JobRecord>& records) {
-  std::ostringstream h;
-  double t0 = records.empty() ? 0 : records.front().start, t1 = t0;
-  std::size_t slots = 1;
-  for (const auto& r : records) {
-    t0 = std::min(t0, r.start);
-    t1 = std::max(t1, r.start + r.runtime);
-    slots = std::max(slots, r.slot);
-  }
-  // Rows per (shard, slot) so merged logs do not draw on top of each other.
-  std::map<std::pair<std::string, std::size_t>, std::size_t> rows;
-  for (const auto& r : records) rows.emplace(std::make_pair(r.shard, r.slot), 0);
-  std::size_t n = 0;
-  for (auto& [key, row] : rows) row = n++;
-  const double span = std::max(t1 - t0, 1e-3);
-  const int width = 1000, row_h = 18, label_w = 90;
-  const std::size_t height = rows.size() * row_h + 30;
-
-  h << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>procctx batch report</title>\n<style>\n"
-       "body{font:14px system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse}"
-       "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}th{background:#f4f4f4}"
-       ".ok{fill:#3a3}.failed{fill:#d33}.signal{fill:#a3a}.timeout{fill:#e90}.deadline{fill:#e60}"
-       ".halt,.interrupted{fill:#888}.start_failed{fill:#600}"
-       "tr.ok td:first-child{border-left:4px solid #3a3}tr.bad td:first-child{border-left:4px solid #d33}"
-       "svg text{font:11px monospace;fill:#555}\n</style></head><body>\n";
-  h << "<h1>procctx batch</h1>\n<table id=\"summary\">"
-    << "<tr><th>jobs</th><td>" << s.total << "</td></tr>"
-    << "<tr><th>succeeded</th><td>" << s.succeeded << "</td></tr>"
-    << "<tr><th>failed</th><td>" << s.failed << "</td></tr>"
-    << "<tr><th>not started</th><td>" << s.not_started << "</td></tr>"
-    << "<tr><th>retried</th><td>" << s.retried << "</td></tr>"
-    << "<tr><th>parallel</th><td>" << s.parallel << "</td></tr>"
-    << "<tr><th>wall</th><td>" << fmt(s.wall) << " s</td></tr>"
-    << "<tr><th>exit code</th><td>" << s.exit_code << "</td></tr>";
-  if (!s.halted.empty()) h << "<tr><th>halted</th><td>" << html_escape(s.halted) << "</td></tr>";
-  if (!s.shard.empty()) h << "<tr><th>shard</th><td>" << html_escape(s.shard) << "</td></tr>";
-  h << "</table>\n<h2>Timeline</h2>\n<svg id=\"timeline\" width=\"" << width + label_w << "\" height=\"" << height
-    << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
-  for (const auto& [key, row] : rows) {
-    h << "<text x=\"0\" y=\"" << row * row_h + 13 << "\">" << html_escape(key.first.empty() ? "" : key.first + " ")
-      << "slot " << key.second << "</text>\n";
-  }
-  for (const auto& r : records) {
-    std::size_t row = rows[{r.shard, r.slot}];
-    double x = label_w + (r.start - t0) / span * width;
-    double w = std::max(r.runtime / span * width, 1.0);
-    h << "<rect class=\"" << outcome_of(r) << "\" x=\"" << fmt(x, 1) << "\" y=\"" << row * row_h + 2 << "\" width=\""
-      << fmt(w, 1) << "\" height=\"" << row_h - 4 << "\"><title>#" << r.seq << " " << html_escape(r.command)
-      << "\n" << outcome_of(r) << (r.exit_code >= 0 ? ", exit " + std::to_string(r.exit_code) : "")
-      << (r.signal ? ", " + signal_name(r.signal) : "") << ", attempt " << r.attempt << ", "
-      << fmt(r.runtime) << " s</title></rect>\n";
-  }
-  h << "<text x=\"" << label_w << "\" y=\"" << height - 5 << "\">0 s</text><text x=\"" << label_w + width - 60
-    << "\" y=\"" << height - 5 << "\">" << fmt(span, 2) << " s</text>\n</svg>\n";
-  h << "<h2>Jobs</h2>\n<table id=\"jobs\"><tr><th>seq</th><th>command</th><th>outcome</th><th>exit</th>"
-       "<th>signal</th><th>attempt</th><th>runtime (s)</th><th>stdout</th><th>stderr</th><th>shard</th></tr>\n";
-  for (const auto& r : records) {
-    h << "<tr class=\"" << (r.success() ? "ok" : "bad") << "\"><td>" << r.seq << "</td><td><code>"
-      << html_escape(r.command) << "</code></td><td>" << outcome_of(r) << "</td><td>"
-      << (r.exit_code >= 0 ? std::to_string(r.exit_code) : "") << "</td><td>"
-      << (r.signal ? signal_name(r.signal) : "") << "</td><td>" << r.attempt << "</td><td>" << fmt(r.runtime)
-      << "</td><td>" << r.out_bytes << "</td><td>" << r.err_bytes << "</td><td>" << html_escape(r.shard)
-      << "</td></tr>\n";
-  }
-  h << "</table>\n</body></html>\n";
-  return h.str();
 }
 
 }  // namespace procctx::cli::batch

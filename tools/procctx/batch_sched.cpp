@@ -1,5 +1,7 @@
 #include "batch_sched.hpp"
 
+#include "batch_text.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -19,7 +21,13 @@ std::optional<int> to_int(std::string_view s) {
 
 std::optional<HaltPolicy> HaltPolicy::parse(std::string_view text, std::string& error) {
   HaltPolicy p;
-  if (text == "never" || text == "0") return p;
+  if (text == "never") return p;
+  if (text == "0" || text == "1" || text == "2") {
+    // GNU parallel's old numbers, refused rather than guessed at.
+    error = std::string{"write it out: never"} + (text == "0" ? "" : text == "1" ? " or soon,fail=1" : " or now,fail=1") +
+            " (GNU parallel's --halt " + std::string{text} + ")";
+    return std::nullopt;
+  }
   auto comma = text.find(',');
   std::string_view when = text.substr(0, comma);
   if (when == "soon") {
@@ -40,7 +48,7 @@ std::optional<HaltPolicy> HaltPolicy::parse(std::string_view text, std::string& 
   } else if (what == "done") {
     p.count = Count::done;
   } else {
-    error = "expected fail=, success= or done= after '" + std::string{when} + ",'";
+    error = "expected fail=N, success=N or done=N after " + std::string{when} + ",";
     return std::nullopt;
   }
   std::string_view number = eq == std::string_view::npos ? std::string_view{} : rest.substr(eq + 1);
@@ -71,20 +79,20 @@ std::optional<RetryPolicy> RetryPolicy::parse_on(std::string_view text, std::str
     } else if (auto dash = item.find('-'); dash != std::string_view::npos && dash > 0) {
       auto lo = to_int(item.substr(0, dash)), hi = to_int(item.substr(dash + 1));
       if (!lo || !hi || *lo > *hi || *lo < 1 || *hi > 255) {
-        error = "'" + std::string{item} + "': expected a range of exit codes such as 1-5";
+        error = quote(item) + " is not a range of exit codes such as 1-5";
         return std::nullopt;
       }
       for (int c = *lo; c <= *hi; ++c) r.exit_codes.insert(c);
     } else if (auto code = to_int(item)) {
       if (*code < 1 || *code > 255) {
-        error = "'" + std::string{item} + "': exit codes are 1 to 255";
+        error = quote(item) + " is not an exit code from 1 to 255";
         return std::nullopt;
       }
       r.exit_codes.insert(*code);
     } else if (int sig = signal_from_name(item); sig != 0) {
       r.signals.insert(sig);
     } else {
-      error = "'" + std::string{item} + "': expected exit codes (3, 1-5), signal names (KILL), timeout or any";
+      error = quote(item) + " is none of: exit codes (3, 1-5), signal names (KILL), timeout, any";
       return std::nullopt;
     }
   }
@@ -94,29 +102,41 @@ std::optional<RetryPolicy> RetryPolicy::parse_on(std::string_view text, std::str
 Scheduler::Scheduler(Options o)
     : opt_(o),
       attempts_(o.jobs, 0),
-      final_(o.jobs, false),
-      retry_at_(o.jobs),
       slot_busy_(std::max<std::size_t>(o.parallel, 1), false),
       rng_(o.seed) {}
 
+std::optional<std::size_t> Scheduler::next_job(TimePoint now) {
+  // A start that had to wait first, then retries that are due (they have
+  // waited too), then new jobs in order.
+  if (!held_back_.empty()) {
+    std::size_t job = held_back_.front();
+    held_back_.pop_front();
+    return job;
+  }
+  if (!retries_.empty() && retries_.begin()->first <= now) {
+    std::size_t job = retries_.begin()->second;
+    retries_.erase(retries_.begin());
+    return job;
+  }
+  if (cursor_ < opt_.jobs) return cursor_++;
+  return std::nullopt;
+}
+
 std::optional<Scheduler::Start> Scheduler::next(TimePoint now) {
   if (halted() || running_ >= slot_busy_.size()) return std::nullopt;
-  std::optional<std::size_t> job;
-  // Retries that are due first (they have waited), then new jobs in order.
-  for (std::size_t i = 0; pending_retries_ > 0 && i < retry_at_.size(); ++i) {
-    if (retry_at_[i] && *retry_at_[i] <= now) {
-      job = i;
-      retry_at_[i].reset();
-      --pending_retries_;
-      break;
-    }
-  }
-  if (!job && cursor_ < opt_.jobs) job = cursor_++;
+  auto job = next_job(now);
   if (!job) return std::nullopt;
   auto slot = static_cast<std::size_t>(std::find(slot_busy_.begin(), slot_busy_.end(), false) - slot_busy_.begin());
   slot_busy_[slot] = true;
   ++running_;
   return Start{*job, ++attempts_[*job], slot + 1};
+}
+
+void Scheduler::hold_back(const Start& s) {
+  slot_busy_.at(s.slot - 1) = false;
+  --running_;
+  --attempts_.at(s.job);
+  held_back_.push_front(s.job);
 }
 
 bool Scheduler::retryable(const AttemptEnd& e, int attempt) const {
@@ -137,12 +157,10 @@ std::optional<TimePoint> Scheduler::finished(std::size_t job, std::size_t slot, 
     // Exponential backoff with jitter: delay · 2^(attempt-1) · [0.5, 1).
     double factor = std::ldexp(1.0, std::min(attempt - 1, 20)) *
                     (0.5 + 0.5 * std::uniform_real_distribution<double>(0, 1)(rng_));
-    auto wait = std::chrono::duration_cast<Duration>(opt_.retry.delay * factor);
-    retry_at_[job] = now + wait;
-    ++pending_retries_;
-    return retry_at_[job];
+    TimePoint at = now + std::chrono::duration_cast<Duration>(opt_.retry.delay * factor);
+    retries_.emplace(at, job);
+    return at;
   }
-  final_[job] = true;
   (end.success() ? succeeded_ : failed_)++;
   check_halt();
   return std::nullopt;
@@ -163,29 +181,21 @@ void Scheduler::halt(HaltPolicy::When how) {
   if (how == HaltPolicy::When::now) stop_running_ = true;
   if (halted_ != HaltPolicy::When::now) halted_ = how;
   // A job waiting for its next attempt will not get it: its last failure is final.
-  for (std::size_t i = 0; i < retry_at_.size(); ++i) {
-    if (retry_at_[i]) {
-      retry_at_[i].reset();
-      final_[i] = true;
-      ++failed_;
-    }
-  }
-  pending_retries_ = 0;
+  failed_ += retries_.size();
+  retries_.clear();
+  for (std::size_t job : held_back_) failed_ += attempts_[job] > 0 ? 1u : 0u;  // a retry that had to wait
+  held_back_.clear();
 }
 
 std::optional<TimePoint> Scheduler::next_wakeup() const {
-  std::optional<TimePoint> t;
-  if (pending_retries_ == 0) return t;
-  for (const auto& r : retry_at_) {
-    if (r && (!t || *r < *t)) t = r;
-  }
-  return t;
+  if (retries_.empty()) return std::nullopt;
+  return retries_.begin()->first;
 }
 
 bool Scheduler::all_done() const {
   if (running_ > 0) return false;
   if (halted()) return true;
-  return cursor_ >= opt_.jobs && !next_wakeup();
+  return cursor_ >= opt_.jobs && retries_.empty() && held_back_.empty();
 }
 
 std::size_t Scheduler::not_started() const {

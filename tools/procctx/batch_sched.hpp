@@ -7,10 +7,12 @@
 #include <procctx/procctx.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace procctx::cli::batch {
@@ -69,14 +71,22 @@ class Scheduler {
   // An attempt ended. Returns when the job will be tried again, if it will.
   std::optional<TimePoint> finished(std::size_t job, std::size_t slot, const AttemptEnd& end, TimePoint now);
 
+  // A start that could not happen for want of resources (file descriptors):
+  // the slot is free again and the job is the next to start, with the same
+  // attempt number. The runner tries again when a running job has ended.
+  void hold_back(const Start& s);
+
   // Start no new job (SIGINT, --halt soon); `now` also asks running ones to stop.
   void halt(HaltPolicy::When how);
   bool halted() const { return halted_ != HaltPolicy::When::never; }
+  // Halted with `now`: running jobs are to be stopped.
+  bool stopping() const { return halted_ == HaltPolicy::When::now; }
   // True once, right after a policy asked for running jobs to be stopped.
   bool take_stop_request() { return std::exchange(stop_running_, false); }
 
   // The earliest retry waiting, if any.
   std::optional<TimePoint> next_wakeup() const;
+  bool holding_back() const { return !held_back_.empty(); }
   bool all_done() const;  // nothing running, and nothing left that may start
 
   std::size_t running() const { return running_; }
@@ -90,14 +100,14 @@ class Scheduler {
  private:
   void check_halt();
   bool retryable(const AttemptEnd& e, int attempt) const;
+  std::optional<std::size_t> next_job(TimePoint now);
 
   Options opt_;
   std::vector<int> attempts_;        // per job: attempts started
-  std::vector<bool> final_;          // per job: has a final outcome
-  std::vector<std::optional<TimePoint>> retry_at_;
+  std::set<std::pair<TimePoint, std::size_t>> retries_;  // (when, job), earliest first
+  std::deque<std::size_t> held_back_;  // jobs whose start had to wait, in order
   std::vector<bool> slot_busy_;
   std::size_t cursor_ = 0;           // next never-started job
-  std::size_t pending_retries_ = 0;  // jobs with a retry_at_
   std::size_t running_ = 0, succeeded_ = 0, failed_ = 0;
   HaltPolicy::When halted_ = HaltPolicy::When::never;
   bool stop_running_ = false;

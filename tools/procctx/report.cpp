@@ -30,6 +30,7 @@ std::string tree_name(Tree t) {
     case Tree::process_group: return "group";
     case Tree::cgroup: return "cgroup";
     case Tree::none: return "none";
+    case Tree::pid_namespace: return "pidns";
   }
   return "unknown";
 }

@@ -144,8 +144,8 @@ int exit_code(const Completed& c, const RunReport& report) {
 }
 
 void say_notes(const Completed& c, const RunReport& report) {
-  if (report.tree_requested == "cgroup" && c.tree != Tree::cgroup) {
-    say(kProgram, "warning: --tree cgroup not available, used a process group: " + c.tree_note);
+  if ((report.tree_requested == "cgroup" || report.tree_requested == "pidns") && !c.tree_note.empty()) {
+    say(kProgram, "warning: --tree " + report.tree_requested + " not available, used a process group: " + c.tree_note);
   }
   if (!report.pipe_holders.empty()) {
     std::string who;

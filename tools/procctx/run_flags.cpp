@@ -27,7 +27,7 @@ constexpr Flag kFlags[] = {
      "them and moving on (default 2s)"},
     {0, "tree", "MODE",
      "what a stop reaches: auto (a cgroup where one can be made, else a process group; the default), "
-     "cgroup, group or none"},
+     "cgroup, group, pidns (a PID namespace of its own: nothing of it survives procctx) or none"},
     {0, "leftovers", "POLICY",
      "processes the command leaves in its tree when it exits: kill (the default) or leave; both are "
      "reported"},
@@ -145,8 +145,10 @@ Bad configure_tree(const Parsed& p, RunPlan& plan) {
     plan.tree = Tree::process_group;
   } else if (tree == "none") {
     plan.tree = Tree::none;
+  } else if (tree == "pidns") {
+    plan.tree = Tree::pid_namespace;
   } else {
-    return flag_value("tree", tree) + ": expected auto, cgroup, group or none";
+    return flag_value("tree", tree) + ": expected auto, cgroup, group, pidns or none";
   }
   plan.cmd.tree(plan.tree);
   plan.leftover_policy = p.value("leftovers").value_or("kill");
