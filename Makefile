@@ -4,9 +4,11 @@
 
 JOBS ?= $(shell nproc)
 
+# The demo and the benchmarks need no test kit (in a release build it compiles the library a
+# second time, with its test seam); the packages hold it.
 demo:
 	@bash scripts/deps.sh build
-	cmake --preset release >/dev/null
+	cmake --preset release -DPROCCTX_BUILD_TESTKIT=OFF >/dev/null
 	cmake --build --preset release -j $(JOBS)
 	bash scripts/demo.sh ./build/release/tools/procctx/procctx
 
@@ -34,7 +36,7 @@ test-tsan:
 
 bench:
 	@bash scripts/deps.sh bench
-	cmake --preset release -DPROCCTX_BUILD_BENCH=ON >/dev/null
+	cmake --preset release -DPROCCTX_BUILD_BENCH=ON -DPROCCTX_BUILD_TESTKIT=OFF >/dev/null
 	cmake --build --preset release -j $(JOBS)
 	bash bench/run.sh
 
@@ -54,7 +56,7 @@ docs:
 DEB_OPTIONS ?=
 deb:
 	@bash scripts/deps.sh deb
-	cmake --preset release $(DEB_OPTIONS) >/dev/null
+	cmake --preset release -DPROCCTX_BUILD_TESTKIT=ON $(DEB_OPTIONS) >/dev/null
 	cmake --build --preset release -j $(JOBS)
 	rm -f build/release/pkg/*.deb
 	cd build/release && cpack -G DEB -B pkg

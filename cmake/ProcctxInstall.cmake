@@ -3,7 +3,8 @@
 # the libraries in lib/<multiarch>). Each rule names the Debian package it
 # belongs to (cmake/ProcctxPackage.cmake):
 #   runtime  libprocctx<N>    libprocctx.so.N and the file it links to
-#   dev      libprocctx-dev   headers, libprocctx.so, libprocctx.a, CMake and pkg-config files, docs
+#   dev      libprocctx-dev   headers, libprocctx.so, libprocctx.a, CMake and pkg-config files, docs,
+#                             the test kit (libprocctx-testing.a, LIBEXECDIR/procctx/procctx-testchild)
 #   cli      procctx          the command, its man page, completions and report schemas
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -16,6 +17,11 @@ if(PROCCTX_BUILD_SHARED)
 endif()
 install(TARGETS procctx_static EXPORT procctx-targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+# The test kit (docs/testing.md); procctx-testchild is installed by testchild/CMakeLists.txt.
+if(TARGET procctx_testing)
+  install(TARGETS procctx_testing EXPORT procctx-targets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+endif()
 install(DIRECTORY include/procctx DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
 install(FILES ${PROJECT_BINARY_DIR}/include/procctx/export.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/procctx COMPONENT dev)
@@ -51,10 +57,15 @@ configure_file(cmake/procctx.pc.in ${PROJECT_BINARY_DIR}/procctx.pc @ONLY)
 configure_file(cmake/procctx-static.pc.in ${PROJECT_BINARY_DIR}/procctx-static.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/procctx.pc ${PROJECT_BINARY_DIR}/procctx-static.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+if(TARGET procctx_testing)
+  # procctx-testing: the kit's archive instead of procctx's; `testchild` names the program.
+  configure_file(cmake/procctx-testing.pc.in ${PROJECT_BINARY_DIR}/procctx-testing.pc @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/procctx-testing.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+endif()
 
 # The user-facing docs.
 install(FILES README.md docs/guide.md docs/errors.md docs/exit-codes.md docs/cli.md docs/json.md docs/design.md
-  docs/abi.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT dev)
+  docs/abi.md docs/testing.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT dev)
 
 if(TARGET procctx_cli)
   # The JSON Schemas of the CLI's reports (docs/json.md), for programs that read them.

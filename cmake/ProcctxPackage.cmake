@@ -1,7 +1,8 @@
 # `make deb`: Debian packages through CPack, split as Debian splits a library
 # (the install components of cmake/ProcctxInstall.cmake):
 #   libprocctx<N>   the shared library libprocctx.so.N (N: the SONAME, docs/abi.md)
-#   libprocctx-dev  headers, libprocctx.so, libprocctx.a, CMake and pkg-config files, docs;
+#   libprocctx-dev  headers, libprocctx.so, libprocctx.a, CMake and pkg-config files, docs,
+#                   the test kit (libprocctx-testing.a, procctx-testchild);
 #                   depends on libprocctx<N> of the same version
 #   procctx         the command, its man page, completions and report schemas;
 #                   depends on libprocctx<N> (it links the shared library)
@@ -62,8 +63,10 @@ set(CPACK_DEBIAN_DEV_DESCRIPTION "run child processes under Go-style contexts (C
 ${procctx_about}
 
 This package holds the C++20 headers, the static library, the CMake package
-(procctx::procctx, procctx::procctx_static), the pkg-config files (procctx,
-procctx-static) and the documentation.")
+(procctx::procctx, procctx::procctx_static, procctx::testing), the pkg-config
+files (procctx, procctx-static, procctx-testing), the documentation, and the
+test kit: libprocctx-testing.a (failures on demand, a test clock, assertions)
+and procctx-testchild, a child that misbehaves on request.")
 
 set(CPACK_DEBIAN_CLI_PACKAGE_NAME procctx)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION utils)

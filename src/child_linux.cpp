@@ -180,14 +180,14 @@ void ChildState::watch_exit_locked() {
     return;
   }
   // The loop cannot take the pidfd (ENOMEM, ENOSPC): look now and then instead.
-  exit_poll_ = arm_timer_locked(kExitPoll, &ChildState::on_exit_ready);
+  exit_poll_ = arm_timer_locked(loop_, kExitPoll, &ChildState::on_exit_ready);
 }
 
 void ChildState::on_exit_ready() {
   Change change{*this};
   exit_poll_ = 0;
   if (!try_reap_locked() && phase_ == Phase::running && !exit_watch_) {
-    exit_poll_ = arm_timer_locked(kExitPoll, &ChildState::on_exit_ready);
+    exit_poll_ = arm_timer_locked(loop_, kExitPoll, &ChildState::on_exit_ready);
   }
 }
 
@@ -277,7 +277,7 @@ void ChildState::arm_wait_delay_locked() {
   // Others may still hold the pipes: give them wait_delay, then close our
   // ends and say who held them.
   if (delay_timer_) return;
-  if (id_.wait_delay > Duration::zero()) delay_timer_ = arm_timer_locked(id_.wait_delay, &ChildState::on_wait_delay);
+  if (id_.wait_delay > Duration::zero()) delay_timer_ = arm_timer_locked(timers_, id_.wait_delay, &ChildState::on_wait_delay);
   if (!delay_timer_) give_up_pipes_locked();
 }
 
@@ -358,7 +358,10 @@ void ChildState::send_step(int sig, int stage) {
 
 Timers::Id ChildState::arm(Duration after, StopTimer which) {
   std::weak_ptr<ChildState> weak = weak_from_this();
-  auto t = timers_.add_timer(timers_.now() + after, [weak, which] {
+  // A step's wait is the user's time (a test clock may move it); a poll of
+  // the tree is procctx's own and always real time.
+  Timers& on = which == StopTimer::poll ? static_cast<Timers&>(loop_) : timers_;
+  auto t = on.add_timer(on.now() + after, [weak, which] {
     if (auto c = weak.lock()) {
       Change change{*c};
       c->stop_.on_timer(which, *c);
@@ -367,11 +370,12 @@ Timers::Id ChildState::arm(Duration after, StopTimer which) {
   return t ? *t : 0;
 }
 
+// timers_ also cancels the loop's own (a test clock passes them on).
 void ChildState::disarm(Timers::Id id) { timers_.cancel_timer(id); }
 
-Timers::Id ChildState::arm_timer_locked(Duration after, void (ChildState::*fn)()) {
+Timers::Id ChildState::arm_timer_locked(Timers& on, Duration after, void (ChildState::*fn)()) {
   std::weak_ptr<ChildState> weak = weak_from_this();
-  auto t = timers_.add_timer(timers_.now() + after, [weak, fn] {
+  auto t = on.add_timer(on.now() + after, [weak, fn] {
     if (auto c = weak.lock()) ((*c).*fn)();
   });
   return t ? *t : 0;

@@ -129,7 +129,8 @@ class ChildState final : public std::enable_shared_from_this<ChildState>, privat
   void on_wait_delay();
   void give_up_pipes_locked();
   void on_broken_pipe_locked(int stream);
-  Timers::Id arm_timer_locked(Duration after, void (ChildState::*fn)());
+  // On `on`: timers_ for the user's durations, loop_ for procctx's own polls.
+  Timers::Id arm_timer_locked(Timers& on, Duration after, void (ChildState::*fn)());
   bool pipes_done() const;
   Finished advance_locked();
   Finished finish_locked();

@@ -240,6 +240,11 @@ void Loop::post(std::function<void()> fn) {
   }
 }
 
+std::size_t Loop::posted() const {
+  std::lock_guard lock{mu_};
+  return posted_.size();
+}
+
 std::size_t Loop::pending_timers() const {
   std::lock_guard lock{mu_};
   return timers_.size();

@@ -60,6 +60,8 @@ class Loop final : public Timers {
 
   // Runs fn on the loop thread soon.
   void post(std::function<void()> fn);
+  // Closures posted and not yet taken by the loop (the test clock waits for none to be left).
+  std::size_t posted() const;
 
   // The eventfd that wakes the loop: writing 8 bytes to it (async-signal-
   // safe) makes the loop run `hook` (set once, by the signal watches).

@@ -74,7 +74,7 @@ Ret kill(pid_t pid, int sig) noexcept {
 }
 
 Ret getpgid(pid_t pid) noexcept {
-  return call(Call::kill, [&] { return ::getpgid(pid); });
+  return call(Call::getpgid, [&] { return ::getpgid(pid); });
 }
 
 Ret waitid_pidfd(int pidfd, siginfo_t* info, int options, struct rusage* ru) noexcept {

@@ -49,6 +49,7 @@ enum class Call : std::uint8_t {
   fcntl,
   poll,
   kill,
+  getpgid,
   fstat,
   sigaction,
   pidfd_open,

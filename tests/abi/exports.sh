@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # abi.exports: libprocctx.so has the SONAME of its major version and exports
-# the public API and nothing else, each symbol under the version node
-# PROCCTX_<major> (docs/abi.md).
+# the public API and nothing else (no procctx::detail, no test kit), each
+# symbol under the version node PROCCTX_<major> (docs/abi.md).
 #   exports.sh LIBRARY MAJOR
 set -euo pipefail
 lib=$1 major=$2
@@ -22,5 +22,8 @@ stray=$(grep -Ev "^${prefix}procctx::" <<<"$names" || true)
 [ -z "$stray" ] || fail "exported but not in namespace procctx:"$'\n'"$stray"
 private=$(grep -E "^${prefix}procctx::detail::" <<<"$names" || true)
 [ -z "$private" ] || fail "procctx::detail exported:"$'\n'"$private"
+# The test kit lives in libprocctx-testing.a alone (docs/testing.md).
+kit=$(grep -E "^${prefix}procctx::testing::" <<<"$names" || true)
+[ -z "$kit" ] || fail "the test kit exported by the shared library:"$'\n'"$kit"
 
 echo "ok: $(basename "$lib"): SONAME $soname, $(wc -l <<<"$symbols") symbols exported, all procctx:: under PROCCTX_$major"

@@ -2,7 +2,8 @@
 """docs.cpp_blocks: every ```cpp block of README.md and docs/*.md compiles and
 links against libprocctx, as a reader would paste it.
 
-    cpp_blocks.py --cxx CXX [--flag=F]... [--link=L]... FILE.md|DIR...   (a DIR: its *.md)
+    cpp_blocks.py --cxx CXX [--flag=F]... [--link=L]... [--exclude=FILE.md]... [--root=DIR] FILE.md|DIR...
+    (a DIR: its *.md but the excluded ones)
 
 How a block becomes a translation unit (the convention the docs follow):
 - It is compiled as written: it includes what it uses, declares the names it
@@ -10,6 +11,9 @@ How a block becomes a translation unit (the convention the docs follow):
 - Its leading `#include` and `using` lines stay at file scope. Everything after
   them is the body of a function, unless the block defines `main` or the line
   before its fence is `<!-- cpp: file scope -->`: then it all stays at file scope.
+- A block that shows a file of the repository whole has `<!-- cpp: shows PATH -->` (PATH
+  from --root) on the line before its fence: it must be that file, byte for byte (so a doc
+  cannot drift from the example it shows). The build compiles that file; this does not.
 - Unused variables are fine (a block shows code, it does not finish it); any
   other warning of -Wall -Wextra, e.g. an ignored [[nodiscard]] Result, is an
   error.
@@ -26,10 +30,11 @@ import tempfile
 
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 FILE_SCOPE_MARK = "<!-- cpp: file scope -->"
+FILE_MARK = re.compile(r"^<!-- cpp: shows (\S+) -->$")
 
 
 def blocks(path):
-    """(line number, text, file_scope) of each ```cpp block of a Markdown file."""
+    """(line number, text, file_scope, shown file or None) of each ```cpp block of a Markdown file."""
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
     found, i = [], 0
@@ -46,8 +51,9 @@ def blocks(path):
             i += 1
         i += 1
         if lang == "cpp":
-            marked = start >= 2 and lines[start - 2].strip() == FILE_SCOPE_MARK
-            found.append((start, "\n".join(body), marked))
+            before = lines[start - 2].strip() if start >= 2 else ""
+            shown = FILE_MARK.match(before)
+            found.append((start, "\n".join(body), before == FILE_SCOPE_MARK, shown.group(1) if shown else None))
     return found
 
 
@@ -87,25 +93,38 @@ def main():
     parser.add_argument("--cxx", required=True)
     parser.add_argument("--flag", action="append", default=[])
     parser.add_argument("--link", action="append", default=[])
+    parser.add_argument("--exclude", action="append", default=[])
+    parser.add_argument("--root", default=os.getcwd())
     parser.add_argument("files", nargs="+")
     args = parser.parse_args()
     files = []
     for path in args.files:
         files += sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(".md")) if os.path.isdir(path) else [path]
+    excluded = {os.path.realpath(e) for e in args.exclude}
+    files = [f for f in files if os.path.realpath(f) not in excluded]
     flags = ["-std=c++20", "-Wall", "-Wextra", "-Werror", "-Wno-unused", "-Wno-unused-parameter", *args.flag]
     with tempfile.TemporaryDirectory(prefix="procctx-doc-blocks.") as work:
+        found = [(path, block) for path in files for block in blocks(path)]
         jobs = [(args.cxx, flags, args.link, work, path, line, text, marked)
-                for path in files for line, text, marked in blocks(path)]
-        if not jobs:
+                for path, (line, text, marked, shown) in found if shown is None]
+        if not found:
             sys.exit("FAIL: no ```cpp block found in " + " ".join(files))
         failed = 0
+        for path, (line, text, _, shown) in found:
+            if shown is None:
+                continue
+            with open(os.path.join(args.root, shown), encoding="utf-8") as f:
+                same = f.read().rstrip("\n") == text.rstrip("\n")
+            print(f"{'ok' if same else 'FAIL'}: {os.path.basename(path)}:{line} is {shown}")
+            failed += 0 if same else 1
         with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             for name, code, output in pool.map(compile_block, jobs):
                 print(f"{'ok' if code == 0 else 'FAIL'}: {name}")
                 if code != 0:
                     failed += 1
                     print(output)
-    print(f"{len(jobs) - failed} of {len(jobs)} blocks compile")
+    shown = len(found) - len(jobs)
+    print(f"{len(jobs) - failed} of {len(jobs)} blocks compile" + (f"; {shown} show a file" if shown else ""))
     sys.exit(1 if failed else 0)
 
 

@@ -12,7 +12,13 @@
 #   consume.sh FetchContent      SOURCE_DIR         the same through FetchContent (no network)
 # "Each way": find_package with procctx::procctx (shared) and with
 # procctx::procctx_static, pkg-config procctx (shared) and procctx-static;
-# each consumer is checked to link what it asked for, and run.
+# each consumer is checked to link what it asked for, and run. The test kit's
+# examples (examples/testing: a user's tests) are built with find_package's
+# procctx::testing, one of them with pkg-config's procctx-testing, and run:
+# the CMake ones find procctx-testchild through the package's own location,
+# the pkg-config one through the .pc file's `testchild` variable.
+# add_subdirectory also checks that the library built there (without the
+# test kit's seam, as every build but procctx's own tests') has none of it.
 # The build tree is reused as it is: nothing is rebuilt here but the consumers.
 set -euo pipefail
 # (Output is searched through <<<"$(...)", never piped into grep -q: grep -q
@@ -30,11 +36,16 @@ say() { echo "== $*"; }
 # cache BUILD_DIR NAME: a value from the build tree's CMakeCache.txt.
 cache() { sed -n "s/^$2:[A-Z]*=//p" "$1/CMakeCache.txt"; }
 
+# The test kit's examples (examples/testing/NAME.cpp) built by find_package, and the one built
+# by pkg-config. The deb mode builds fewer of them (the installed mode has built them all).
+testkit_examples=(deadline_stops_stubborn_child grandchild_holds_stdout spawn_fails_then_retry cancel_reaches_group)
+testkit_pkgconfig_example=deadline_stops_stubborn_child
+
 # consumer_cmake HOW [cmake args...]: configures and builds the consumer project.
 consumer_cmake() {
   local how=$1 targets=(consumer)
   shift
-  [ "$how" = find_package ] && targets+=(consumer_static)
+  [ "$how" = find_package ] && targets+=(consumer_static "${testkit_examples[@]/#/testing_}")
   say "consumer by $how: ${targets[*]}"
   cmake -S "$here/consumer" -B "$work/consumer-$how" -G Ninja -DHOW="$how" "$@" >"$work/configure.log" 2>&1 ||
     { cat "$work/configure.log"; fail "configuring the $how consumer"; }
@@ -58,13 +69,52 @@ run_static() {
   "$bin" || fail "$(basename "$bin") (static)"
 }
 
+# run_testkit BIN [VAR=VALUE...]: BIN (a test-kit example) carries procctx inside it, finds
+# procctx-testchild itself (nothing but the given variables in its environment says where),
+# and passes.
+run_testkit() {
+  local bin=$1
+  shift
+  if grep -q 'NEEDED.*libprocctx' <<<"$(readelf -d "$bin")"; then fail "$(basename "$bin") links libprocctx.so, not the kit's archive"; fi
+  env -u PROCCTX_TESTCHILD "$@" "$bin" || fail "$(basename "$bin") (test kit)"
+}
+
+# check_symbols ARCHIVE with|without: ARCHIVE defines the fault-injection seam, the test
+# clock's hook and the kit's API, or none of them (`injected` may stay as the constexpr 0
+# that an unoptimised build emits as a weak inline copy, never as a function of its own).
+check_symbols() {
+  local archive=$1 want=$2 defined seam
+  defined=$(nm -C --defined-only "$archive" 2>/dev/null)
+  seam=$(grep -E ' T procctx::detail::sys::injected|procctx::detail::fault::|install_timers|procctx::testing::' <<<"$defined" || true)
+  if [ "$want" = with ]; then
+    for s in 'T procctx::detail::sys::injected' 'procctx::detail::fault::arm' 'install_timers' 'procctx::testing::fail_next' \
+      'procctx::testing::Clock::advance'; do
+      grep -qF "$s" <<<"$seam" || fail "$(basename "$archive") lacks $s"
+    done
+  elif [ -n "$seam" ]; then
+    fail "$(basename "$archive") carries test-kit code:"$'\n'"$seam"
+  fi
+  echo "$(basename "$archive"): $want the seam, the test clock and the kit ($(grep -c . <<<"$seam" || true) symbols)"
+}
+
 # consume_all PREFIX LIBDIR: consumers of the procctx installed at PREFIX (libraries in LIBDIR),
 # linked every way a project can.
 consume_all() {
-  local prefix=$1 libdir=$2 flags
-  consumer_cmake find_package -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+  local prefix=$1 libdir=$2 flags e
+  consumer_cmake find_package -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+    -DTESTKIT_EXAMPLES="$source/examples/testing"
   run_shared "$work/consumer-find_package/consumer" "$libdir"
   run_static "$work/consumer-find_package/consumer_static"
+  for e in "${testkit_examples[@]}"; do run_testkit "$work/consumer-find_package/testing_$e"; done
+  check_symbols "$libdir/libprocctx-testing.a" with
+  say "test kit by pkg-config procctx-testing"
+  flags=$(PKG_CONFIG_LIBDIR=$libdir/pkgconfig pkg-config --cflags --libs procctx-testing) || fail "pkg-config procctx-testing"
+  echo "pkg-config --cflags --libs procctx-testing: $flags"
+  # shellcheck disable=SC2086  # the flags are words
+  c++ "$source/examples/testing/$testkit_pkgconfig_example.cpp" -o "$work/testkit-pkg-config" $flags ||
+    fail "building the pkg-config procctx-testing consumer"
+  run_testkit "$work/testkit-pkg-config" \
+    PROCCTX_TESTCHILD="$(PKG_CONFIG_LIBDIR=$libdir/pkgconfig pkg-config --variable=testchild procctx-testing)"
   for pc in procctx procctx-static; do
     say "consumer by pkg-config $pc"
     # PKG_CONFIG_LIBDIR replaces the default search path: a procctx installed on this machine is not seen.
@@ -110,9 +160,10 @@ expect_only() {
 
 case $mode in
 installed)
-  build=$1
+  build=$1 source=$2
   prefix=$work/prefix
   libdir=$(cache "$build" CMAKE_INSTALL_LIBDIR)
+  libexecdir=$(cache "$build" CMAKE_INSTALL_LIBEXECDIR)
   say "cmake --install $build --prefix $prefix"
   cmake --install "$build" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "install"; }
   expect_files "$prefix" "$libdir/libprocctx.so" "$libdir/libprocctx.so.[0-9]*" "$libdir/libprocctx.a" \
@@ -120,17 +171,20 @@ installed)
     "$libdir/cmake/procctx/procctx-config.cmake" "$libdir/pkgconfig/procctx.pc" "$libdir/pkgconfig/procctx-static.pc" \
     'bin/procctx' 'share/man/man1/procctx.1' 'share/doc/procctx/abi.md' \
     'share/bash-completion/completions/procctx' 'share/zsh/vendor-completions/_procctx' \
-    'share/procctx/schemas/procctx.run-1.schema.json'
+    'share/procctx/schemas/procctx.run-1.schema.json' "$libdir/libprocctx-testing.a" \
+    "$libdir/pkgconfig/procctx-testing.pc" "$libexecdir/procctx/procctx-testchild" 'include/procctx/testing.hpp' \
+    'include/procctx/testing/gtest.hpp' 'share/doc/procctx/testing.md'
   # Outside the linker's search path: the command finds its library through $ORIGIN.
   "$prefix/bin/procctx" --version || fail "the installed procctx does not start"
   check_cli "$prefix"
   consume_all "$prefix" "$prefix/$libdir"
   ;;
 deb)
-  build=$1
+  build=$1 source=$2
   version=$(cache "$build" CMAKE_PROJECT_VERSION)
   major=${version%%.*}
   libdir=$(cache "$build" CMAKE_INSTALL_LIBDIR)
+  libexecdir=$(cache "$build" CMAKE_INSTALL_LIBEXECDIR)
   runtime=libprocctx$major
   say "cpack -G DEB from $build"
   # The packages as `make deb` makes them (the same CPackConfig.cmake), from the
@@ -159,12 +213,15 @@ deb)
   say "contents"
   ma="${libdir//./\\.}"
   expect_only "$deb_runtime" "^usr/$ma/libprocctx\.so\.$major(\.[0-9]+)*$"
-  expect_only "$deb_dev" "^usr/(include/procctx/|$ma/(libprocctx\.so|libprocctx\.a|cmake/procctx/|pkgconfig/procctx)|share/doc/procctx/)"
+  expect_only "$deb_dev" "^usr/(include/procctx/|$ma/(libprocctx\.so|libprocctx\.a|libprocctx-testing\.a|cmake/procctx/|pkgconfig/procctx)|$libexecdir/procctx/procctx-testchild\$|share/doc/procctx/)"
   expect_only "$deb_cli" "^usr/(bin/procctx|share/(man/man1/procctx\.1|bash-completion/|zsh/vendor-completions/|procctx/schemas/))"
 
   root=$work/root
+  testkit_examples=(cancel_reaches_group)
+  testkit_pkgconfig_example=spawn_fails_then_retry
   for deb in "$deb_runtime" "$deb_dev" "$deb_cli"; do dpkg -x "$deb" "$root"; done
   expect_files "$root/usr" "$libdir/libprocctx.so.$version" "$libdir/libprocctx.a" 'include/procctx/asio.hpp' \
+    "$libdir/libprocctx-testing.a" "$libdir/pkgconfig/procctx-testing.pc" "$libexecdir/procctx/procctx-testchild" \
     "$libdir/cmake/procctx/procctx-config.cmake" "$libdir/pkgconfig/procctx.pc" "$libdir/pkgconfig/procctx-static.pc" \
     'bin/procctx' 'share/man/man1/procctx.1' 'share/doc/procctx/abi.md' 'share/procctx/schemas/procctx.run-1.schema.json'
   grep -qF "Library soname: [libprocctx.so.$major]" <<<"$(readelf -d "$root/usr/$libdir/libprocctx.so.$version")" ||
@@ -188,6 +245,8 @@ add_subdirectory | FetchContent)
   # compiler runs.
   consumer_cmake "$mode" -DPROCCTX_SOURCE_DIR="$source" -DCMAKE_UNITY_BUILD=ON
   run_static "$work/consumer-$mode/consumer"
+  # Built as a subproject, as everywhere but in procctx's own test builds: without the seam.
+  if [ "$mode" = add_subdirectory ]; then check_symbols "$work/consumer-$mode/procctx/src/libprocctx.a" without; fi
   ;;
 *)
   fail "unknown mode $mode"
