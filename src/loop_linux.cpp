@@ -182,8 +182,10 @@ bool Loop::cancel_timer(Id id) noexcept {
   std::lock_guard lock{mu_};
   auto it = timer_when_.find(id);
   if (it == timer_when_.end()) return false;
-  auto node = timers_.extract(std::pair{it->second, id});
-  fn = std::move(node.mapped());
+  if (auto t = timers_.find(std::pair{it->second, id}); t != timers_.end()) {
+    fn = std::move(t->second);
+    timers_.erase(t);
+  }
   timer_when_.erase(it);
   // The timerfd may stay armed for a time nothing is due; it then fires
   // once, finds nothing and re-arms for the next timer.
@@ -219,9 +221,10 @@ void Loop::fire_timers() {
         (void)arm_locked();
         return;
       }
-      auto node = timers_.extract(timers_.begin());
-      timer_when_.erase(node.key().second);
-      fn = std::move(node.mapped());
+      auto first = timers_.begin();
+      timer_when_.erase(first->first.second);
+      fn = std::move(first->second);
+      timers_.erase(first);
     }
     fn();
   }

@@ -164,6 +164,20 @@ Result<void> start_in_namespace(SpawnPlan& plan, pid_t init) {
   return child_failure(plan);
 }
 
+// The kernel numbers a new pidfd with the lowest free fd: 0-2 when this
+// process's stdio is closed. Left there, the next child would inherit it
+// as its stdio, so it moves above them (and a child that cannot be held
+// so is killed rather than left unwatched).
+Result<Launched> launched(pid_t pid, sys::UniqueFd pidfd) {
+  if (pidfd.get() > 2) return Launched{pid, std::move(pidfd)};
+  sys::Ret above = sys::duplicate_above_stdio(pidfd.get());
+  if (!above.ok()) {
+    kill_and_reap(pidfd.get());
+    return sys::error(above, "move the child's pidfd above stdio");
+  }
+  return Launched{pid, sys::UniqueFd{static_cast<int>(above.value)}};
+}
+
 // The errors that mean "no PID namespace here": the caller falls back.
 bool namespace_refused(int err) {
   return err == EPERM || err == EACCES || err == EINVAL || err == ENOSPC || err == EUSERS || err == ENOSYS;
@@ -180,7 +194,7 @@ Result<Launched> launch_in_namespace(SpawnPlan& plan, Loop& loop) {
     kill_and_reap(pidfd.get());
     return std::move(started).error();
   }
-  return Launched{static_cast<pid_t>(a.pid), std::move(pidfd)};
+  return launched(static_cast<pid_t>(a.pid), std::move(pidfd));
 }
 
 }  // namespace
@@ -229,7 +243,7 @@ Result<Launched> launch(SpawnPlan& plan, Loop& loop) {
     kill_and_reap(pidfd.get());
     return child_failure(plan);
   }
-  return Launched{static_cast<pid_t>(a.pid), std::move(pidfd)};
+  return launched(static_cast<pid_t>(a.pid), std::move(pidfd));
 }
 
 }  // namespace procctx::detail

@@ -28,9 +28,13 @@ void UniqueFd::reset(int fd) noexcept {
   if (old >= 0) ::close(old);
 }
 
+Ret duplicate_above_stdio(int fd) noexcept {
+  return call(Call::fcntl, [&] { return ::fcntl(fd, F_DUPFD_CLOEXEC, 3); });
+}
+
 Result<UniqueFd> lift_above_stdio(UniqueFd fd) {
   if (fd.get() > 2) return fd;
-  Ret r = call(Call::fcntl, [&] { return ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3); });
+  Ret r = duplicate_above_stdio(fd.get());
   if (!r.ok()) return error(r, "fcntl F_DUPFD_CLOEXEC");
   return UniqueFd{static_cast<int>(r.value)};
 }

@@ -127,6 +127,8 @@ Result<Pipe> make_pipe();
 
 // Moves fd above 2 when it landed on 0-2 (stdio was closed in the parent).
 Result<UniqueFd> lift_above_stdio(UniqueFd fd);
+// A close-on-exec copy of fd numbered 3 or above.
+Ret duplicate_above_stdio(int fd) noexcept;
 Result<void> set_nonblocking(int fd);
 // True when fd is open in this process.
 bool is_open(int fd) noexcept;

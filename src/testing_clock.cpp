@@ -94,7 +94,10 @@ bool TestTimers::cancel_timer(Id id) noexcept {
   std::function<void()> fn;  // destroyed outside the lock
   std::unique_lock lock{mu_};
   if (auto it = when_.find(id); it != when_.end()) {
-    if (auto node = timers_.extract(Key{it->second, id})) fn = std::move(node.mapped());
+    if (auto t = timers_.find(Key{it->second, id}); t != timers_.end()) {
+      fn = std::move(t->second);
+      timers_.erase(t);
+    }
     when_.erase(it);
     return true;
   }
@@ -137,9 +140,12 @@ void TestTimers::deactivate() {
   std::lock_guard lock{mu_};
   active_.store(false, std::memory_order_release);
   while (!timers_.empty()) {
-    auto node = timers_.extract(timers_.begin());
-    when_.erase(node.key().second);
-    if (loop) hand_over_locked(**loop, node.key(), std::move(node.mapped()));
+    auto first = timers_.begin();
+    Key key = first->first;
+    std::function<void()> fn = std::move(first->second);
+    timers_.erase(first);
+    when_.erase(key.second);
+    if (loop) hand_over_locked(**loop, key, std::move(fn));
   }
 }
 
@@ -152,9 +158,10 @@ void TestTimers::fire_due() {
       std::lock_guard lock{mu_};
       TimePoint now{Duration{now_.load(std::memory_order_relaxed)}};
       if (timers_.empty() || timers_.begin()->first.first > now) return;
-      auto node = timers_.extract(timers_.begin());
-      when_.erase(node.key().second);
-      fn = std::move(node.mapped());
+      auto first = timers_.begin();
+      when_.erase(first->first.second);
+      fn = std::move(first->second);
+      timers_.erase(first);
     }
     fn();
   }

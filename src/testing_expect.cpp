@@ -42,7 +42,8 @@ std::string command_of(const Completed& c) {
   for (std::size_t i = 0; i < c.argv.size(); ++i) {
     std::string_view a = c.argv[i];
     if (i == 0 && a.rfind('/') != std::string_view::npos) a.remove_prefix(a.rfind('/') + 1);
-    out += (i ? " " : "") + std::string{a};
+    if (i > 0) out += ' ';
+    out.append(a);
   }
   return "'" + out + "'";
 }

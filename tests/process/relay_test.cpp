@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -258,6 +259,27 @@ TEST_F(Relay, AnInheritedClosedStdioIsClosedInTheChild) {
   EXPECT_TRUE(inherited->status.success()) << inherited->status.to_string();
   ASSERT_TRUE(to_stdout) << to_stdout.error().message();
   EXPECT_EQ(to_stdout->status, procctx::ExitStatus::exited_with(3)) << to_stdout->status.to_string();
+}
+
+TEST_F(Relay, ARunningChildsPidfdNeverTakesAClosedStdioSlot) {
+  // The kernel gives a new pidfd the lowest free number: with fd 1 closed,
+  // that is 1, and the next child would take a pidfd for its stdout.
+  const char* probe = "if [ -e /proc/self/fd/1 ]; then echo out-open >&2; else echo out-closed >&2; fi";
+  std::fflush(stdout);
+  int saved = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+  ASSERT_GE(saved, 3);
+  ::close(1);
+  auto running = helper_cmd({"sleep", "30"}).spawn();
+  bool slot_free = ::fcntl(1, F_GETFD) < 0;
+  auto next = Command{"/bin/sh", {"-c", probe}}.err(Stdio::capture()).run();
+  ::dup2(saved, 1);
+  ::close(saved);
+  ASSERT_TRUE(running) << running.error().message();
+  EXPECT_TRUE(slot_free) << "a running child's pidfd sits on fd 1";
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_EQ(next->err.str(), "out-closed\n");
+  ASSERT_TRUE(running->signal(SIGKILL));
+  EXPECT_EQ(running->wait().status.signal(), SIGKILL);
 }
 
 TEST_F(Relay, InheritedFdsReachTheChildOnlyWhenAsked) {

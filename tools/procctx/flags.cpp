@@ -36,7 +36,12 @@ namespace {
 
 // An option as getopt quotes it in its messages (always ASCII quotes), but
 // never with a raw control byte.
-std::string option_text(std::string_view text) { return "'" + printable(text) + "'"; }
+std::string option_text(std::string_view text) {
+  std::string out{"'"};
+  out += printable(text);
+  out += '\'';
+  return out;
+}
 
 // The flag named by `name` (a whole long name, or a unique prefix of one).
 // `arg` is the whole argument, as getopt shows it in its message.
@@ -202,20 +207,24 @@ std::string help(const Spec& spec) {
       out += '\n';
     }
   }
-  if (!spec.details.empty()) out += "\n" + std::string{spec.details};
+  if (!spec.details.empty()) out += concat("\n", spec.details);
   if (!out.empty() && out.back() != '\n') out += '\n';
   return out;
 }
 
 std::string man_section(const Spec& spec) {
-  std::string out = ".SH \"" + roff(program_name(spec)) + "\"\n";
-  out += ".B " + roff(program_name(spec)) + "\n" + roff(spec.synopsis) + "\n.PP\n" + roff(spec.summary) + "\n";
+  std::string out = concat(".SH \"", roff(program_name(spec)), "\"\n");
+  out += concat(".B ", roff(program_name(spec)), "\n", roff(spec.synopsis), "\n.PP\n", roff(spec.summary), "\n");
   for (const Flag& f : spec.flags) {
     out += ".TP\n";
-    if (f.short_name != 0) out += "\\fB\\-" + std::string(1, f.short_name) + "\\fR, ";
-    out += "\\fB\\-\\-" + roff(f.long_name) + "\\fR";
-    if (!f.value.empty()) out += "=\\fI" + roff(f.value) + "\\fR";
-    out += "\n" + roff(f.help) + "\n";
+    if (f.short_name != 0) {
+      out += "\\fB\\-";
+      out += f.short_name;
+      out += "\\fR, ";
+    }
+    out += concat("\\fB\\-\\-", roff(f.long_name), "\\fR");
+    if (!f.value.empty()) out += concat("=\\fI", roff(f.value), "\\fR");
+    out += concat("\n", roff(f.help), "\n");
   }
   if (!spec.details.empty()) {
     out += ".PP\n";

@@ -26,10 +26,11 @@ int name_to_signal(const std::string& name) {
   if (name == "IOT") return SIGABRT;
   if (name == "CLD") return SIGCHLD;
   if (name == "POLL") return SIGPOLL;
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) {
+  if (name.empty()) return -1;
+  if (name[0] >= '0' && name[0] <= '9') {
     char* end = nullptr;
-    long n = name.empty() ? -1 : std::strtol(name.c_str(), &end, 10);
-    return !name.empty() && *end == '\0' && n <= kLastSignal ? static_cast<int>(n) : -1;
+    long n = std::strtol(name.c_str(), &end, 10);
+    return end != nullptr && *end == '\0' && n <= kLastSignal ? static_cast<int>(n) : -1;
   }
   int sig = signal_from_name(name);
   return sig > 0 ? sig : -1;

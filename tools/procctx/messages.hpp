@@ -40,4 +40,14 @@ int stdout_write_error();
 // Writes all of `bytes` to `fd` (retrying EINTR); 0 or the errno.
 int write_all(int fd, std::string_view bytes);
 
+// The parts appended in order, as one string. GCC 12 misreads chains of
+// `"text" + std::string(...)` in optimised builds as overlapping copies
+// (-Wrestrict); appending builds the same string without them.
+template <class... Parts>
+std::string concat(const Parts&... parts) {
+  std::string out;
+  (out.append(std::string_view{parts}), ...);
+  return out;
+}
+
 }  // namespace procctx::cli

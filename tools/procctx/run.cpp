@@ -1,6 +1,7 @@
 // procctx run — one command under full supervision: a deadline, the stop
 // sequence, whole-tree kill, a clean environment, identities and limits,
 // and a JSON report of what happened.
+#include "messages.hpp"
 #include "report.hpp"
 #include "run_flags.hpp"
 #include "subcommands.hpp"
@@ -145,12 +146,12 @@ int exit_code(const Completed& c, const RunReport& report) {
 
 void say_notes(const Completed& c, const RunReport& report) {
   if ((report.tree_requested == "cgroup" || report.tree_requested == "pidns") && !c.tree_note.empty()) {
-    say(kProgram, "warning: --tree " + report.tree_requested + " not available, used a process group: " + c.tree_note);
+    say(kProgram, concat("warning: --tree ", report.tree_requested, " not available, used a process group: ", c.tree_note));
   }
   if (!report.pipe_holders.empty()) {
     std::string who;
-    for (const auto& h : report.pipe_holders) who += " " + std::to_string(h.pid) + " (" + h.name + ")";
-    say(kProgram, "output pipes still held after --wait-delay by:" + who);
+    for (const auto& h : report.pipe_holders) who += concat(" ", std::to_string(h.pid), " (", h.name, ")");
+    say(kProgram, concat("output pipes still held after --wait-delay by:", who));
   }
 }
 

@@ -11,7 +11,10 @@ std::string version_line(std::string_view subcommand) {
   // As `timeout`, GNU's shape: "timeout (procctx) 0.1.0".
   if (subcommand == "timeout" && invoked_as_timeout()) return "timeout (procctx) " PROCCTX_VERSION_STRING;
   std::string s = "procctx";
-  if (!subcommand.empty()) s += " " + std::string{subcommand};
+  if (!subcommand.empty()) {
+    s += ' ';
+    s += subcommand;
+  }
   return s + " " PROCCTX_VERSION_STRING;
 }
 
