@@ -82,7 +82,7 @@ soak:
 # libFuzzer over every parser, FUZZ_SECONDS each; the committed seeds are in
 # fuzz/corpus/<target>/, what a run finds goes to build/fuzz/corpus/<target>/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = duration stop_sequence batch_input batch_template joblog batch_policy batch_writers
+FUZZ_TARGETS = duration stop_sequence batch_input batch_template joblog batch_policy batch_writers run_report
 fuzz:
 	@bash scripts/deps.sh fuzz
 	cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \

@@ -230,6 +230,7 @@ TEST(BatchReportHtml, FailuresFirstWithTheirStderrAndTotals) {
 // The fuzz target's checks, on inputs chosen to break a writer that forgot
 // to escape something (the fuzz target itself runs with `make fuzz`).
 #include "batch_writers_check.hpp"
+#include "run_report_check.hpp"
 
 namespace {
 
@@ -244,6 +245,10 @@ TEST(BatchWriters, HostileBytesStayDataInEveryWriter) {
   }
   for (int b = 0; b < 256; ++b) data.push_back(std::string(3, static_cast<char>(b)) + "\x1f" + std::string(2, static_cast<char>(b)));
   for (const auto& d : data) EXPECT_EQ(check::check_writers(d), "") << nlohmann::json(procctx::cli::valid_utf8(d)).dump();
+  // procctx run's report takes the same bytes.
+  for (const auto& d : data) {
+    EXPECT_EQ(procctx::cli::check::check_run_report(d), "") << nlohmann::json(procctx::cli::valid_utf8(d)).dump();
+  }
 }
 
 }  // namespace
