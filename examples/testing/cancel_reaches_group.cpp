@@ -25,7 +25,8 @@ void a_cancel_reaches_every_job_and_its_group() {
   std::vector<procctx::Command> jobs{
       ready.arm(pt::child({"ignore=TERM", "fork=2", "sleep=60"})).stop({{SIGTERM, 200ms}, {SIGKILL}}),
       ready.arm(pt::child({"fork=2", "sleep=60"})).stop({{SIGTERM, 200ms}, {SIGKILL}})};
-  auto result = std::async(std::launch::async, [&] { return run_jobs(ctx, jobs); });
+  // (ctx by an init-capture: Clang before 16 cannot capture a structured binding.)
+  auto result = std::async(std::launch::async, [&jobs, job_ctx = ctx] { return run_jobs(job_ctx, jobs); });
 
   pt::expect(ready.wait(2).ok(), "both jobs to start, fork and get ready");
   cancel("user pressed Stop");
