@@ -90,9 +90,7 @@ ChildState::~ChildState() {
     (void)sys::waitid_pidfd(id_.pidfd.get(), &info, WEXITED, nullptr);
   }
   // A child nobody waited for (a spawn that failed had no caller to wait).
-  if (leak_debug::enabled() && unseen()) {
-    leak_debug::record("procctx: leak: " + describe() + ": never waited for nor detached");
-  }
+  note_leak_once();
 }
 
 void ChildState::attach_capture(int stream, sys::UniqueFd fd, std::size_t limit) {
@@ -528,6 +526,8 @@ void ChildState::drop() {
     std::lock_guard lock{mu_};
     if (phase_ == Phase::finished || holder_ == Holder::detached) return;
     holder_ = Holder::dropped;
+    // Said now: the loop may let this state go only after the report at exit.
+    note_leak_once();
   }
   // The stop runs on the loop: the destructor never waits for it. The
   // closure holds the state until the loop has taken the child.
@@ -589,6 +589,11 @@ void ChildState::add_to(Stats& s) {
 }
 
 bool ChildState::unseen() const noexcept { return !collected_ && holder_ != Holder::detached; }
+
+void ChildState::note_leak_once() {
+  if (!leak_debug::enabled() || !unseen() || leak_noted_.exchange(true)) return;
+  leak_debug::record("procctx: leak: " + describe() + ": never waited for nor detached");
+}
 
 std::string ChildState::describe() const {
   std::string line = "pid " + std::to_string(id_.pid) + " (";

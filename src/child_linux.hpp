@@ -30,6 +30,7 @@
 #include "trace.hpp"
 #include "tree_linux.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -110,6 +111,8 @@ class ChildState final : public std::enable_shared_from_this<ChildState>, privat
   // For PROCCTX_DEBUG=leaks: the child had a caller, who never looked.
   bool unseen() const noexcept;
   std::string describe() const;
+  // Records the leak (when unseen and PROCCTX_DEBUG=leaks), once per child.
+  void note_leak_once();
 
  private:
   class Change;
@@ -153,6 +156,7 @@ class ChildState final : public std::enable_shared_from_this<ChildState>, privat
   Phase phase_ = Phase::running;
   Holder holder_ = Holder::held;
   bool collected_ = false;  // a wait, try_wait, wait_for or on_exit was asked for the outcome
+  std::atomic<bool> leak_noted_{false};
   Completed result_;
   ProcessTree tree_;
   OutputPump pumps_[2];  // stdout, stderr

@@ -23,7 +23,7 @@ struct Registry {
 // leaks too; then everything recorded is printed.
 void report_leaks_at_exit() {
   for_each([](ChildState& c) {
-    if (c.unseen()) leak_debug::record("procctx: leak: " + c.describe() + ": never waited for nor detached");
+    c.note_leak_once();
   });
   leak_debug::print();
 }

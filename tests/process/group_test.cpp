@@ -48,16 +48,19 @@ TEST_F(GroupTest, KeepGoingReportsEveryOutcomeInSubmissionOrder) {
 TEST_F(GroupTest, FailFastCancelsTheOthersNamingTheFailure) {
   Group g{procctx::background(), {.fail_fast = true}};
   g.spawn(helper_cmd({"sleep", "30"}));
-  g.spawn(helper_cmd({"sleep", "0.1"}).arg0("failing").args({"exit", "1"}));
   g.spawn(helper_cmd({"sleep", "30"}));
+  // Last, so that its failure cannot come before the others have started
+  // (a command added after the failure never starts).
+  g.spawn(helper_cmd({"sleep", "0.1"}).arg0("failing").args({"exit", "1"}));
   const auto& out = g.wait();
   ASSERT_EQ(out.size(), 3u);
-  EXPECT_EQ(out[1].completed->status.code(), 1);
-  for (std::size_t i : {0u, 2u}) {
+  ASSERT_EQ(out[2].state, Outcome::State::completed);
+  EXPECT_EQ(out[2].completed->status.code(), 1);
+  for (std::size_t i : {0u, 1u}) {
     ASSERT_EQ(out[i].state, Outcome::State::completed);
     EXPECT_EQ(out[i].completed->stop_reason, StopReason::canceled);
     // Which of the group's commands failed: its position and argv too.
-    EXPECT_EQ(out[i].completed->cause, "'failing' exited 1 (command #2: failing exit 1)");
+    EXPECT_EQ(out[i].completed->cause, "'failing' exited 1 (command #3: failing exit 1)");
   }
 }
 
@@ -199,8 +202,10 @@ TEST_F(GroupTest, PipefailReportsTheFirstFailingStage) {
 
 TEST_F(GroupTest, CancellingMidPipelineStopsEveryStage) {
   auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 200ms);
-  auto r = (helper_cmd({"sleep", "30"}) | helper_cmd({"echo-stdin"}) |
-            helper_cmd({"count-stdin"}).out(Stdio::null()))
+  // Every stage outlives the deadline by itself: a stage that reads would
+  // end on its own at the EOF its killed writer leaves, maybe before its
+  // own stop began.
+  auto r = (helper_cmd({"sleep", "30"}) | helper_cmd({"sleep", "30"}) | helper_cmd({"sleep", "30"}).out(Stdio::null()))
                .run(ctx);
   ASSERT_TRUE(r);
   for (const auto& s : r->stages) EXPECT_EQ(s.stop_reason, StopReason::deadline) << s.status.to_string();
