@@ -156,7 +156,7 @@ class ChildState final : public std::enable_shared_from_this<ChildState>, privat
   Phase phase_ = Phase::running;
   Holder holder_ = Holder::held;
   bool collected_ = false;  // a wait, try_wait, wait_for or on_exit was asked for the outcome
-  std::atomic<bool> leak_noted_{false};
+  std::atomic<bool> leak_noted_{false};  // PROCCTX_DEBUG=leaks has recorded it (any thread)
   Completed result_;
   ProcessTree tree_;
   OutputPump pumps_[2];  // stdout, stderr
