@@ -5,7 +5,7 @@
 /// @code
 ///   #include <procctx/testing/gtest.hpp>
 ///   class RunnerTest : public procctx::testing::LeakCheckTest {};
-///   TEST_F(RunnerTest, StopsAStubbornChild) {
+///   TEST_F(RunnerTest, StopsAChildThatIgnoresTerm) {
 ///     auto p = procctx::testing::spawn_ready(procctx::testing::child({"ignore=TERM", "sleep=60"}));
 ///     ASSERT_TRUE(p.ok()) << p.error().message();
 ///     p->stop();
