@@ -16,7 +16,9 @@ demo:
 # too, and GCC finds more of them with optimisation; make bench builds the
 # benchmarks the same way); the suite again under
 # ASan+UBSan (without the packaging and Slurm tests, which test no memory
-# safety of their own); the concurrency label under TSan.
+# safety of their own, and the docs' code blocks, which are compiled and
+# linked, never run); the concurrency label under TSan, which builds only
+# what that label runs.
 test: test-dev test-release test-asan test-tsan
 
 test-dev:
