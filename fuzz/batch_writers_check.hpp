@@ -63,7 +63,7 @@ inline JobRecord record_from(const std::vector<std::string>& f, std::uint8_t pic
 inline std::string check_html(const std::string& html) {
   static const std::vector<std::string> kTags = {
       "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "table", "tr", "th", "td", "code",
-      "div", "pre", "a", "span", "i", "svg", "rect", "line", "text", "label", "input", "script"};
+      "div", "pre", "a", "span", "i", "svg", "rect", "line", "text", "label", "input", "script", "colgroup", "col"};
   static const std::vector<std::string> kEntities = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;", "&mdash;",
                                                      "&hellip;"};
   if (valid_utf8(html) != html) return "the page is not valid UTF-8";

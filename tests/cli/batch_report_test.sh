@@ -92,16 +92,28 @@ awk 'BEGIN {
   }
 }' >"$work/big.jsonl"
 "$procctx" batch merge -o /dev/null --report "$work/big.html" "$work/big.jsonl" 2>/dev/null
+head -500 "$work/big.jsonl" >"$work/small.jsonl"
+"$procctx" batch merge -o /dev/null --report "$work/small.html" "$work/small.jsonl" 2>/dev/null
 bytes=$(stat -c %s "$work/big.html")
 log "10,000-job report: $bytes bytes"
 check "a 10,000-job report stays under 4 MB" size_below "$work/big.html" 4000000
+# How long a page took to open, as it measured it itself (navigation to its load event, layout
+# forced): Chromium's start-up and the DOM dump are not the report's cost. The 10,000-job report
+# must open in under 10 s by that measure; as one table of 10,000 rows it took 18-22 s on a busy
+# 2-core machine where it now takes 2-3.5 s. The 500-job figure is shown beside it, to read the
+# machine's speed by.
+opened_ms() { sed -n 's/.*data-opened-ms="\([0-9]*\)".*/\1/p' "$1" | head -1; }
+load "$work/small.html" >"$work/small.dom"
 start=$(date +%s%N)
 load "$work/big.html" >"$work/big.dom"
 seconds=$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
-log "10,000-job report: loaded in $seconds s (headless Chromium, start-up included)"
+small_ms=$(opened_ms "$work/small.dom")
+big_ms=$(opened_ms "$work/big.dom")
+log "10,000-job report: opened in ${big_ms:-?} ms by its own measure ($seconds s with Chromium's start-up and the dump); 500 jobs: ${small_ms:-?} ms"
 check "it loads and its script runs to the end" loaded "$work/big.dom"
 check "no script error while it loads" no_script_errors "$work/big.html"
-check "it opens quickly (under 20 s, start-up included)" awk -v s="$seconds" 'BEGIN { exit !(s < 20) }'
+check "it says how long it took to open" test -n "$big_ms"
+check "it opens quickly (under 10 s by its own measure)" test "${big_ms:-99999}" -lt 10000
 check "every job is in its table" bash -c "[ \$(grep -c '<tr class=\"' '$work/big.dom') -ge 10000 ]"
 
 if [ "$failures" -gt 0 ]; then
