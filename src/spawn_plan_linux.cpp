@@ -62,24 +62,27 @@ Result<std::string> resolve(const std::string& program, PathLookup lookup) {
 }
 
 // The environment the child gets: the parent's (no copy) unless edited.
+// The parent's entries are passed by pointer, as they are; only what the
+// edits set is built here. An edit of a key replaces the parent's entry
+// (its place moves to the end); the last edit of a key is the one that counts.
 void plan_env(const Environment& env, SpawnPlan& plan) {
   if (!env.clear && env.edits.empty()) {
     plan.child.envp = environ;
     return;
   }
+  auto edited = [&env](std::string_view key) {
+    return std::any_of(env.edits.begin(), env.edits.end(), [key](const auto& e) { return e.first == key; });
+  };
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv{*e};
     std::string_view key = kv.substr(0, kv.find('='));
-    if (!env.clear || std::find(env.keep.begin(), env.keep.end(), key) != env.keep.end()) {
-      plan.env_owned.emplace_back(kv);
-    }
+    if (env.clear && std::find(env.keep.begin(), env.keep.end(), key) == env.keep.end()) continue;
+    if (!edited(key)) plan.env_ptrs.push_back(*e);
   }
-  for (const auto& edit : env.edits) {
-    const std::string& key = edit.first;
-    std::erase_if(plan.env_owned, [&key](const std::string& kv) {
-      return kv.size() > key.size() && kv[key.size()] == '=' && kv.compare(0, key.size(), key) == 0;
-    });
-    if (edit.second) plan.env_owned.push_back(key + "=" + *edit.second);
+  for (auto edit = env.edits.begin(); edit != env.edits.end(); ++edit) {
+    const std::string& key = edit->first;
+    bool overridden = std::any_of(edit + 1, env.edits.end(), [&key](const auto& later) { return later.first == key; });
+    if (!overridden && edit->second) plan.env_owned.push_back(key + "=" + *edit->second);
   }
   for (auto& kv : plan.env_owned) plan.env_ptrs.push_back(kv.data());
   plan.env_ptrs.push_back(nullptr);

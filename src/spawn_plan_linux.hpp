@@ -30,7 +30,7 @@ struct SpawnPlan {
   std::string path;  // the program, resolved
   std::vector<std::string> argv;
   std::vector<char*> argv_ptrs, sh_argv;
-  std::vector<std::string> env_owned;  // empty when the parent's environ is passed as is
+  std::vector<std::string> env_owned;  // the entries the edits set (the rest point into environ)
   std::vector<char*> env_ptrs;
   std::string cwd;
   std::vector<sys::UniqueFd> child_ends;  // the child's sides: closed in the parent after the clone

@@ -239,6 +239,27 @@ TEST_F(Spawn, EnvironmentInheritedClearedAndEdited) {
   ASSERT_TRUE(edited);
   EXPECT_EQ(edited->out.text().find("PROCCTX_TEST_INHERITED"), std::string::npos);
   EXPECT_NE(edited->out.text().find("PROCCTX_X=a=b\n"), std::string::npos);
+
+  // The last edit of a key is the one that counts, and an edit replaces the parent's entry.
+  ::setenv("PROCCTX_TEST_REPLACED", "old", 1);
+  auto again = helper_cmd({"env"})
+                   .env("PROCCTX_Y", "1")
+                   .env("PROCCTX_Y", "2")
+                   .env("PROCCTX_TEST_REPLACED", "new")
+                   .out(Stdio::capture())
+                   .run();
+  ::unsetenv("PROCCTX_TEST_REPLACED");
+  ASSERT_TRUE(again);
+  const std::string text = "\n" + std::string{again->out.text()};
+  auto count = [&text](const std::string& line) {
+    std::size_t n = 0;
+    for (auto at = text.find(line); at != std::string::npos; at = text.find(line, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("\nPROCCTX_Y="), 1u) << text;
+  EXPECT_EQ(count("\nPROCCTX_Y=2\n"), 1u) << text;
+  EXPECT_EQ(count("\nPROCCTX_TEST_REPLACED="), 1u) << text;
+  EXPECT_EQ(count("\nPROCCTX_TEST_REPLACED=new\n"), 1u) << text;
 }
 
 TEST_F(Spawn, WorkingDirectory) {
