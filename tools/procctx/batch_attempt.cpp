@@ -15,7 +15,7 @@ constexpr off_t kTailBytes = 1024;
 
 }  // namespace
 
-Command command_for(const Config& cfg, const Attempt& a, int child_out, int child_err) {
+Command command_for(const Config& cfg, const Attempt& a, ChildStdio fds) {
   const Job& j = a.spec;
   Command cmd{a.argv[0], {a.argv.begin() + 1, a.argv.end()}};
   if (a.direct) {
@@ -29,10 +29,10 @@ Command command_for(const Config& cfg, const Attempt& a, int child_out, int chil
         .err(Stdio::relay(STDERR_FILENO,
                           {.whole_lines = true, .line_prefix = a.output.tag, .on_broken_pipe = BrokenPipe::ignore}));
   } else {
-    cmd.out(Stdio::fd(child_out)).err(Stdio::fd(child_err));
+    cmd.out(Stdio::fd(fds.out)).err(Stdio::fd(fds.err));
   }
   cmd.path_lookup(PathLookup::allow_relative)
-      .in(Stdio::null())
+      .in(fds.in >= 0 ? Stdio::fd(fds.in) : Stdio::null())
       .tree(cfg.tree)
       .stop(cfg.stop)
       .leftovers(Leftovers::kill)

@@ -36,8 +36,14 @@ struct Attempt {
   JobRecord record;               // written when it has ended
 };
 
-// The Command for an attempt, writing to `child_out` and `child_err`.
-Command command_for(const Config& cfg, const Attempt& a, int child_out, int child_err);
+// The descriptors an attempt's child gets as its stdio: `in` is /dev/null,
+// opened once for the whole run (-1: the library opens it per job).
+struct ChildStdio {
+  int in = -1, out = -1, err = -1;
+};
+
+// The Command for an attempt, with `fds` as its stdio.
+Command command_for(const Config& cfg, const Attempt& a, ChildStdio fds);
 
 // What the scheduler needs to know of an ended attempt (quick: it is asked
 // on procctx's loop thread, before the next job starts).

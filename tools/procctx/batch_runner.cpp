@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -85,6 +86,9 @@ class Runner {
   std::optional<TimePoint> run_deadline_;
   std::string host_;
   bool tty_ = false;
+  // Every job's stdin, opened once (a job per open and close of its own
+  // costs a path lookup each); if it cannot be had, the library opens it.
+  FileHandle dev_null_{::open("/dev/null", O_RDWR | O_CLOEXEC)};
 
   std::mutex mu_;  // guards what follows, down to the runner's own state
   Scheduler sched_;
@@ -209,10 +213,9 @@ bool Runner::start(Lock& lock, const Scheduler::Start& s) {
   a.started = Clock::now();
   a.start_unix = unix_now();
   lock.unlock();  // a spawn takes a while (and may wait for procctx's loop thread)
-  Result<Process> p = opened ? command_for(cfg_, a, child_out.fd() >= 0 ? child_out.fd() : a.output.out.fd(),
-                                           child_err.fd() >= 0 ? child_err.fd() : a.output.err.fd())
-                                   .spawn(a.ctx)
-                             : Result<Process>{opened.error()};
+  ChildStdio fds{dev_null_.fd(), child_out.fd() >= 0 ? child_out.fd() : a.output.out.fd(),
+                 child_err.fd() >= 0 ? child_err.fd() : a.output.err.fd()};
+  Result<Process> p = opened ? command_for(cfg_, a, fds).spawn(a.ctx) : Result<Process>{opened.error()};
   child_out = FileHandle{};
   child_err = FileHandle{};
   lock.lock();
