@@ -36,6 +36,14 @@
 // (10), --only NAME,... (those paths and C, e.g. to strace or perf one path),
 // --prices (also hand-written C making the syscalls procctx's spawn + wait
 // makes besides posix_spawn's, to price them; info rows, not run by default).
+//
+// A callback path cannot be as cheap as a caller that sleeps in waitpid: the
+// exit wakes a thread that is not the caller's, which then wakes the caller.
+// What that hop costs on the machine at hand is measured too, by
+// hand-written C that makes it and nothing else (C+thread-hop: a thread of
+// its own waits in epoll for the child's pidfd, reaps it and wakes the
+// caller through the same Done). Each callback path is compared with it
+// as well: that ratio is what procctx adds to the hop.
 #include <procctx/procctx.hpp>
 
 #include "figures.hpp"
@@ -52,10 +60,14 @@
 #include <string>
 #include <vector>
 
+#include <thread>
+
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -201,30 +213,87 @@ void raw_pidfd_once(bool all) {
 void raw_pidfd_only_once() { raw_pidfd_once(false); }
 void raw_procctx_syscalls_once() { raw_pidfd_once(true); }
 
+// The hop of the callback paths and nothing else, in hand-written C: a
+// thread of its own waits in epoll for each child's pidfd (one-shot, as
+// procctx's loop does), reaps the child, and wakes the caller, who waits as
+// the callback paths' callers wait (a Done). The pidfd comes from
+// pidfd_open, one syscall more than procctx's CLONE_PIDFD.
+class HopThread {
+ public:
+  HopThread() : epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+    if (epoll_ < 0) die(std::string{"epoll_create1: "} + std::strerror(errno));
+    std::thread([this] { run(); }).detach();
+  }
+  // Waits until the thread has reaped the child of `pidfd`; its wait status.
+  siginfo_t reap_there(int pidfd) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.fd = pidfd;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, pidfd, &ev) != 0) die(std::string{"epoll_ctl: "} + std::strerror(errno));
+    done_.acquire();
+    return info_;
+  }
+
+ private:
+  [[noreturn]] void run() {
+    for (;;) {
+      epoll_event ev{};
+      if (::epoll_wait(epoll_, &ev, 1, -1) != 1) continue;
+      siginfo_t info{};
+      while (::syscall(SYS_waitid, P_PIDFD, ev.data.fd, &info, WEXITED, nullptr) < 0 && errno == EINTR) {}
+      ::close(ev.data.fd);
+      info_ = info;  // published by done_'s mutex
+      done_.release();
+    }
+  }
+  int epoll_;
+  Done done_;
+  siginfo_t info_{};
+};
+
+void raw_hop_once() {
+  static HopThread hop;
+  static char path[] = "/bin/true";
+  static char* argv[] = {path, nullptr};
+  pid_t pid = 0;
+  if (int rc = ::posix_spawn(&pid, path, nullptr, nullptr, argv, environ); rc != 0) die(std::strerror(rc));
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) die(std::string{"pidfd_open: "} + std::strerror(errno));
+  siginfo_t info = hop.reap_there(pidfd);
+  if (info.si_code != CLD_EXITED || info.si_status != 0) die("/bin/true failed (raw, thread hop)");
+}
+
 struct Path {
   const char* name;
   void (*once)();
   double cpu_target;  // at most this times C's parent CPU per spawn; 0: info, and only with --prices
+  bool callback = false;  // the child's end reaches the caller from another thread
 };
 
 // The reference first; bench/run.sh's rows name it as it is named here.
-const Path kPaths[] = {
+constexpr Path kPaths[] = {
     {"posix_spawn+waitpid", raw_once, 1.0},
     {"run", run_once, 1.15},
     {"spawn+wait", spawn_wait_once, 1.25},
     {"deadline", deadline_once, 1.25},
-    {"on_exit", on_exit_once, 1.25},
-    {"wait_async", wait_async_once, 1.25},
-    {"co_await", co_await_once, 1.25},
+    {"on_exit", on_exit_once, 1.25, true},
+    {"wait_async", wait_async_once, 1.25, true},
+    {"co_await", co_await_once, 1.25, true},
+    {"C+thread-hop", raw_hop_once, 0},
     {"C+pidfd", raw_pidfd_only_once, 0},
     {"C+procctx-syscalls", raw_procctx_syscalls_once, 0},
 };
 constexpr std::size_t kPathCount = std::size(kPaths);
+// The callback paths' own reference, run by default.
+constexpr std::size_t kHop = 7;
+static_assert(kPaths[kHop].once == raw_hop_once);
 
-// Which paths run (--only, --prices); C, the reference, always does.
+// Which paths run (--only, --prices); C, the reference, always does, and
+// the hop's price whenever a callback path does.
 std::vector<bool> g_enabled = [] {
   std::vector<bool> on;
   for (const Path& p : kPaths) on.push_back(p.cpu_target > 0);
+  on[kHop] = true;
   return on;
 }();
 
@@ -238,6 +307,7 @@ void enable_only(const std::string& list) {
         std::find_if(std::begin(kPaths), std::end(kPaths), [&](const Path& p) { return name == p.name; });
     if (it == std::end(kPaths)) die("--only: no path named '" + name + "'");
     g_enabled[static_cast<std::size_t>(it - std::begin(kPaths))] = true;
+    if (it->callback) g_enabled[kHop] = true;
     start = end + 1;
   }
 }
@@ -292,6 +362,7 @@ std::string verdict(double ratio, bool at_least, double target) {
 // to C in the same repetition.
 struct Series {
   std::vector<double> rate, cpu_us, rate_ratio, cpu_ratio;
+  std::vector<double> hop_rate_ratio, hop_cpu_ratio;  // callback paths: to C+thread-hop
 };
 
 void print_repetition(int r, const std::vector<Totals>& t) {
@@ -326,6 +397,19 @@ void print_summary(const std::vector<Series>& s) {
     std::printf("W1 %s, parent CPU per spawn: %s %s us vs %s %s us = %.2fx%s %s\n", kPaths[i].name, who,
                 fmt(bench::median(s[i].cpu_us)).c_str(), kPaths[0].name, fmt(c_cpu.median).c_str(), cr.median,
                 bench::range_of(cr).c_str(), cpu_verdict.c_str());
+  }
+  for (std::size_t i = 1; i < kPathCount; ++i) {
+    if (!g_enabled[i] || !kPaths[i].callback) continue;
+    // What procctx adds to the hop itself, against C that makes the hop.
+    bench::Spread rr = bench::spread(s[i].hop_rate_ratio), cr = bench::spread(s[i].hop_cpu_ratio);
+    const char* hop = kPaths[kHop].name;
+    std::printf("W1 %s vs C with the same hop, spawns/s: procctx %s spawns/s vs %s %s spawns/s = %.2fx%s %s\n",
+                kPaths[i].name, fmt(bench::median(s[i].rate)).c_str(), hop, fmt(bench::median(s[kHop].rate)).c_str(),
+                rr.median, bench::range_of(rr).c_str(), verdict(rr.median, true, 0.97).c_str());
+    std::printf("W1 %s vs C with the same hop, parent CPU per spawn: procctx %s us vs %s %s us = %.2fx%s %s\n",
+                kPaths[i].name, fmt(bench::median(s[i].cpu_us)).c_str(), hop,
+                fmt(bench::median(s[kHop].cpu_us)).c_str(), cr.median, bench::range_of(cr).c_str(),
+                verdict(cr.median, false, kPaths[i].cpu_target).c_str());
   }
 }
 
@@ -373,6 +457,10 @@ int main(int argc, char** argv) {
       series[i].cpu_us.push_back(t[i].cpu_us());
       series[i].rate_ratio.push_back(t[i].rate() / t[0].rate());
       series[i].cpu_ratio.push_back(t[i].cpu_us() / t[0].cpu_us());
+      if (kPaths[i].callback && g_enabled[kHop]) {
+        series[i].hop_rate_ratio.push_back(t[i].rate() / t[kHop].rate());
+        series[i].hop_cpu_ratio.push_back(t[i].cpu_us() / t[kHop].cpu_us());
+      }
     }
     print_repetition(r, t);
   }
