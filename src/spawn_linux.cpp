@@ -13,7 +13,6 @@
 namespace procctx::detail {
 namespace {
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 // The child's state, from what the plan and the clone made.
 std::shared_ptr<ChildState> make_state(const CommandOptions& o, SpawnPlan& plan, Launched launched,
@@ -62,7 +61,7 @@ Result<void> attach_pipes(const CommandOptions& o, SpawnPlan& plan, ChildState& 
 
 Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation where) {
   const CommandOptions& o = cmd.options();
-  auto fail = [&](Error e) { return std::move(e).wrap("spawn " + quoted(o.program)); };
+  auto fail = [&](Error e) { return std::move(e).wrap("spawn " + shown(o.program)); };
   if (ctx.done()) return fail(Error{ctx.err(), "context already done: " + ctx.cause()});
   trace::start_from_env_once();
   auto loop = Loop::get();

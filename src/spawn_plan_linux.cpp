@@ -19,6 +19,7 @@ namespace {
 
 Error invalid(std::string message) { return Error{make_error_code(errc::invalid_argument), std::move(message)}; }
 
+
 const char* stream_name(int fd) {
   static const char* const names[] = {"stdin", "stdout", "stderr"};
   return names[fd];
@@ -404,6 +405,51 @@ Result<void> plan_tree(const CommandOptions& o, SpawnPlan& plan) {
   return {};
 }
 
+bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+
+Error nul_in(const std::string& what) { return invalid(what + " contains a NUL byte, which no C string can hold"); }
+
+// The names the caller gave the principals (user, group, supplementary groups).
+std::vector<const Principal*> principals(const CommandOptions& o) {
+  std::vector<const Principal*> all;
+  if (o.user) all.push_back(&*o.user);
+  if (o.group) all.push_back(&*o.group);
+  if (o.groups) {
+    for (const auto& g : *o.groups) all.push_back(&g);
+  }
+  return all;
+}
+
+// What reaches the kernel as a C string must not hold a NUL, or it would be
+// cut there (an argument shortened, a value truncated, another file opened);
+// a variable's name holds no '=' (the child would read another variable)
+// and is never empty. Refused, saying which, before anything runs.
+Result<void> check_strings(const CommandOptions& o) {
+  if (has_nul(o.program)) return nul_in("the program name");
+  if (o.arg0 && has_nul(*o.arg0)) return nul_in("arg0");
+  for (std::size_t i = 0; i < o.args.size(); ++i) {
+    if (has_nul(o.args[i])) return nul_in("argument " + std::to_string(i + 1) + " " + shown(o.args[i]));
+  }
+  if (o.cwd && has_nul(o.cwd->native())) return nul_in("the working directory");
+  for (const auto& [key, value] : o.env.edits) {
+    if (key.empty()) return invalid("an environment variable with an empty name");
+    if (key.find('=') != std::string::npos) return invalid("the environment variable name " + shown(key) + " contains '='");
+    if (has_nul(key)) return nul_in("the environment variable name " + shown(key));
+    if (value && has_nul(*value)) return nul_in("the value of the environment variable " + shown(key));
+  }
+  for (int i = 0; i < 3; ++i) {
+    const Stdio& s = o.stdio[static_cast<std::size_t>(i)];
+    if (s.kind() == Stdio::Kind::file && has_nul(s.path().native())) {
+      return nul_in(std::string{"the file for "} + stream_name(i));
+    }
+  }
+  for (const Principal* p : principals(o)) {
+    if (!p->by_id() && has_nul(p->name())) return nul_in("the user or group name " + shown(p->name()));
+  }
+  if (has_nul(o.cgroup_parent.native())) return nul_in("the cgroup parent");
+  return {};
+}
+
 }  // namespace
 
 Error program_error(int err, const std::string& what) {
@@ -412,7 +458,22 @@ Error program_error(int err, const std::string& what) {
   return Error{make_error_code(code), e.message(), e.code()};
 }
 
+std::string shown(std::string_view s) {
+  std::string out = "'";
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      static const char hex[] = "0123456789abcdef";
+      out += {'\\', 'x', hex[c >> 4], hex[c & 0xf]};
+    } else {
+      out += ch;
+    }
+  }
+  return out + "'";
+}
+
 Result<void> prepare(const CommandOptions& o, Loop& loop, SpawnPlan& plan) {
+  if (auto r = check_strings(o); !r) return r;
   auto path = resolve(o.program, o.path_lookup);
   if (!path) return std::move(path).error();
   plan.path = std::move(*path);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace procctx::detail {
@@ -54,5 +55,9 @@ Result<void> prepare(const CommandOptions& o, Loop& loop, SpawnPlan& plan);
 // execvp's callers read it: exit 127), errc::not_executable for the rest;
 // Error::os_error() is the errno.
 Error program_error(int err, const std::string& what);
+
+// `s` in single quotes for a message, its control bytes as \xNN (never raw
+// on a terminal).
+std::string shown(std::string_view s);
 
 }  // namespace procctx::detail

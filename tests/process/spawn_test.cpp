@@ -262,6 +262,40 @@ TEST_F(Spawn, EnvironmentInheritedClearedAndEdited) {
   EXPECT_EQ(count("\nPROCCTX_TEST_REPLACED=new\n"), 1u) << text;
 }
 
+// A NUL byte cannot reach the kernel inside a C string: the argument, value
+// or path would be cut there and the child would run with something else
+// than was asked. A '=' in a variable's name would hand the child another
+// variable. Each is refused by name, and the message shows no raw byte.
+TEST_F(Spawn, NulBytesAndBadVariableNamesAreRefusedNotCut) {
+  const std::string nul_arg{"a\0b", 3};
+  struct Case {
+    const char* what;
+    Command cmd;
+    const char* says;
+  };
+  std::vector<Case> cases = {
+      {"argument", Command{"printf", {"%s|", nul_arg}}, "argument 2 'a\\x00b' contains a NUL byte"},
+      {"program", Command{std::string{"/bin/true\0x", 11}}, "the program name contains a NUL byte"},
+      {"arg0", Command{"true"}.arg0(nul_arg), "arg0 contains a NUL byte"},
+      {"cwd", Command{"pwd"}.cwd(std::string{"/tmp\0/x", 7}), "the working directory contains a NUL byte"},
+      {"value", Command{"true"}.env("X", nul_arg), "the value of the environment variable 'X' contains a NUL byte"},
+      {"name with =", Command{"true"}.env("A=B", "c"), "the environment variable name 'A=B' contains '='"},
+      {"empty name", Command{"true"}.env("", "v"), "an environment variable with an empty name"},
+      {"name with a control byte", Command{"true"}.env("A\x1b[31m=", "v"), "'A\\x1b[31m=' contains '='"},
+      {"file", Command{"true"}.out(Stdio::file(std::string{"/tmp/x\0y", 8})), "the file for stdout contains a NUL"},
+      {"user", Command{"true"}.user(std::string{"root\0x", 6}), "the user or group name 'root\\x00x' contains a NUL"},
+  };
+  for (auto& c : cases) {
+    auto r = c.cmd.run();
+    ASSERT_FALSE(r) << c.what << ": ran as " << r->status.to_string();
+    EXPECT_EQ(r.error().code(), procctx::errc::invalid_argument) << c.what;
+    const std::string& m = r.error().message();
+    EXPECT_NE(m.find(c.says), std::string::npos) << c.what << ": " << m;
+    EXPECT_TRUE(std::none_of(m.begin(), m.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; }))
+        << c.what << ": a raw control byte in the message";
+  }
+}
+
 TEST_F(Spawn, WorkingDirectory) {
   auto c = helper_cmd({"cwd"}).cwd(dir_).out(Stdio::capture()).run();
   ASSERT_TRUE(c);
