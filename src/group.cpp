@@ -2,6 +2,7 @@
 #include <procctx/group.hpp>
 
 #include "child_linux.hpp"
+#include "shown.hpp"
 #include "trace.hpp"
 
 #include <thread>
@@ -40,8 +41,8 @@ struct GroupState : std::enable_shared_from_this<GroupState> {
   // "'gzip' exited 1 (command #3: gzip -9 a.log)": which of many similar ones it was.
   static std::string failure(std::size_t i, const Completed& c) {
     std::string argv;
-    for (const auto& a : c.argv) argv += (argv.empty() ? "" : " ") + a;
-    std::string name = c.argv.empty() ? std::string{"command"} : "'" + c.argv[0] + "'";
+    for (const auto& a : c.argv) argv += (argv.empty() ? "" : " ") + detail::printable(a);
+    std::string name = c.argv.empty() ? std::string{"command"} : detail::shown(c.argv[0]);
     return name + " " + c.status.to_string() + " (command #" + std::to_string(i + 1) + ": " + argv + ")";
   }
 

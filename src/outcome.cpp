@@ -2,6 +2,8 @@
 // and Completed::check().
 #include <procctx/process.hpp>
 
+#include "shown.hpp"
+
 namespace procctx {
 
 std::string ExitStatus::to_string() const {
@@ -38,7 +40,7 @@ std::string_view to_string(StopReason r) noexcept {
 
 Result<void> Completed::check() const {
   if (status.success()) return {};
-  std::string name = argv.empty() ? std::string{"process"} : "'" + argv[0] + "'";
+  std::string name = argv.empty() ? std::string{"process"} : detail::shown(argv[0]);
   std::string message = name + " " + status.to_string();
   if (stop_reason != StopReason::none) {
     message += " (stopped by procctx: " + std::string{to_string(stop_reason)};

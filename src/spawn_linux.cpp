@@ -6,6 +6,7 @@
 
 #include "child_linux.hpp"
 #include "registry.hpp"
+#include "shown.hpp"
 #include "spawn_launch_linux.hpp"
 #include "spawn_plan_linux.hpp"
 #include "trace.hpp"

@@ -1,5 +1,7 @@
 #include "spawn_plan_linux.hpp"
 
+#include "shown.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <new>
@@ -50,8 +52,8 @@ Result<std::string> resolve(const std::string& program, PathLookup lookup) {
     if (err == 0) {
       if (dir.empty() || dir.front() != '/') {
         if (lookup == PathLookup::allow_relative) return candidate;
-        return invalid("found as " + candidate + " through the relative PATH entry '" + dir +
-                       "'; refused (allow with PathLookup::allow_relative)");
+        return invalid("found as " + printable(candidate) + " through the relative PATH entry " + shown(dir) +
+                       "; refused (allow with PathLookup::allow_relative)");
       }
       return candidate;
     }
@@ -137,7 +139,7 @@ Result<int> open_stdio_file(const Stdio& s, int i, SpawnPlan& plan) {
   }
   const char* path = s.path().c_str();
   sys::Ret r = sys::call(sys::Call::open, [&] { return ::open(path, flags, 0666); });
-  return keep_for_child(r, std::string{"open "} + stream_name(i) + " file " + s.path().string(), plan);
+  return keep_for_child(r, std::string{"open "} + stream_name(i) + " file " + printable(s.path().string()), plan);
 }
 
 Result<int> open_dev_null(SpawnPlan& plan) {
@@ -257,14 +259,14 @@ Result<passwd> lookup_user(const Principal& u, std::vector<char>& buf) {
   buf.resize(16384);
   int rc = u.by_id() ? ::getpwuid_r(u.id(), &pw, buf.data(), buf.size(), &found)
                      : ::getpwnam_r(u.name().c_str(), &pw, buf.data(), buf.size(), &found);
-  if (rc != 0) return sys::error(rc, "user '" + u.to_string() + "'");
+  if (rc != 0) return sys::error(rc, "user " + shown(u.to_string()));
   if (!found) {
     if (u.by_id()) {  // a bare id is allowed without a passwd entry
       pw.pw_uid = u.id();
       pw.pw_gid = static_cast<gid_t>(-1);
       return pw;
     }
-    return invalid("user '" + u.to_string() + "': no such user");
+    return invalid("user " + shown(u.to_string()) + ": no such user");
   }
   return pw;
 }
@@ -274,8 +276,8 @@ Result<unsigned int> lookup_group(const Principal& g) {
   group gr{}, *found = nullptr;
   std::vector<char> buf(16384);
   int rc = ::getgrnam_r(g.name().c_str(), &gr, buf.data(), buf.size(), &found);
-  if (rc != 0) return sys::error(rc, "group '" + g.to_string() + "'");
-  if (!found) return invalid("group '" + g.to_string() + "': no such group");
+  if (rc != 0) return sys::error(rc, "group " + shown(g.to_string()));
+  if (!found) return invalid("group " + shown(g.to_string()) + ": no such group");
   return gr.gr_gid;
 }
 
@@ -456,20 +458,6 @@ Error program_error(int err, const std::string& what) {
   Error e = sys::error(err, what);
   errc code = err == ENOENT ? errc::not_found : errc::not_executable;
   return Error{make_error_code(code), e.message(), e.code()};
-}
-
-std::string shown(std::string_view s) {
-  std::string out = "'";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) {
-      static const char hex[] = "0123456789abcdef";
-      out += {'\\', 'x', hex[c >> 4], hex[c & 0xf]};
-    } else {
-      out += ch;
-    }
-  }
-  return out + "'";
 }
 
 Result<void> prepare(const CommandOptions& o, Loop& loop, SpawnPlan& plan) {

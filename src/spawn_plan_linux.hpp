@@ -56,8 +56,4 @@ Result<void> prepare(const CommandOptions& o, Loop& loop, SpawnPlan& plan);
 // Error::os_error() is the errno.
 Error program_error(int err, const std::string& what);
 
-// `s` in single quotes for a message, its control bytes as \xNN (never raw
-// on a terminal).
-std::string shown(std::string_view s);
-
 }  // namespace procctx::detail

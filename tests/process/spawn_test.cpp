@@ -274,16 +274,16 @@ TEST_F(Spawn, NulBytesAndBadVariableNamesAreRefusedNotCut) {
     const char* says;
   };
   std::vector<Case> cases = {
-      {"argument", Command{"printf", {"%s|", nul_arg}}, "argument 2 'a\\x00b' contains a NUL byte"},
+      {"argument", Command{"printf", {"%s|", nul_arg}}, "argument 2 'a\\000b' contains a NUL byte"},
       {"program", Command{std::string{"/bin/true\0x", 11}}, "the program name contains a NUL byte"},
       {"arg0", Command{"true"}.arg0(nul_arg), "arg0 contains a NUL byte"},
       {"cwd", Command{"pwd"}.cwd(std::string{"/tmp\0/x", 7}), "the working directory contains a NUL byte"},
       {"value", Command{"true"}.env("X", nul_arg), "the value of the environment variable 'X' contains a NUL byte"},
       {"name with =", Command{"true"}.env("A=B", "c"), "the environment variable name 'A=B' contains '='"},
       {"empty name", Command{"true"}.env("", "v"), "an environment variable with an empty name"},
-      {"name with a control byte", Command{"true"}.env("A\x1b[31m=", "v"), "'A\\x1b[31m=' contains '='"},
+      {"name with a control byte", Command{"true"}.env("A\x1b[31m=", "v"), "'A\\033[31m=' contains '='"},
       {"file", Command{"true"}.out(Stdio::file(std::string{"/tmp/x\0y", 8})), "the file for stdout contains a NUL"},
-      {"user", Command{"true"}.user(std::string{"root\0x", 6}), "the user or group name 'root\\x00x' contains a NUL"},
+      {"user", Command{"true"}.user(std::string{"root\0x", 6}), "the user or group name 'root\\000x' contains a NUL"},
   };
   for (auto& c : cases) {
     auto r = c.cmd.run();
@@ -294,6 +294,29 @@ TEST_F(Spawn, NulBytesAndBadVariableNamesAreRefusedNotCut) {
     EXPECT_TRUE(std::none_of(m.begin(), m.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; }))
         << c.what << ": a raw control byte in the message";
   }
+}
+
+// What the caller named reaches a message escaped, wherever it is quoted.
+TEST_F(Spawn, NamesInMessagesNeverCarryRawControlBytes) {
+  auto raw = [](const std::string& m) {
+    return std::any_of(m.begin(), m.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
+  };
+  auto missing = Command{"/nonexistent/\x1b[31mx"}.run();
+  ASSERT_FALSE(missing);
+  EXPECT_FALSE(raw(missing.error().message())) << missing.error().message();
+  EXPECT_NE(missing.error().message().find("exec /nonexistent/\\033[31mx"), std::string::npos)
+      << missing.error().message();
+  auto cwd = Command{"true"}.cwd("/nonexistent/\x1b[31m").run();
+  ASSERT_FALSE(cwd);
+  EXPECT_FALSE(raw(cwd.error().message())) << cwd.error().message();
+  auto user = Command{"true"}.user("\x1b[31mnouser").run();
+  ASSERT_FALSE(user);
+  EXPECT_FALSE(raw(user.error().message())) << user.error().message();
+  auto failed = Command{"sh", {"-c", "exit 3"}}.arg0("\x1b[31msh").run();
+  ASSERT_TRUE(failed);
+  auto checked = failed->check();
+  ASSERT_FALSE(checked);
+  EXPECT_FALSE(raw(checked.error().message())) << checked.error().message();
 }
 
 TEST_F(Spawn, WorkingDirectory) {
