@@ -114,6 +114,20 @@ check "it loads and its script runs to the end" loaded "$work/big.dom"
 check "no script error while it loads" no_script_errors "$work/big.html"
 check "it says how long it took to open" test -n "$big_ms"
 check "it opens quickly (under 10 s by its own measure)" test "${big_ms:-99999}" -lt 10000
+# Only the jobs that did not succeed (the switch, on from the start through #only-bad): the page
+# shrinks to them, with no room kept for the hidden pieces (150 of the 10,000 did not succeed).
+height() { sed -n 's/.*data-height="\([0-9]*\)".*/\1/p' "$1" | head -1; }
+load_url() {
+  "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync --disable-extensions \
+    --user-data-dir="$work/profile-$RANDOM" --virtual-time-budget=5000 --dump-dom "$1" 2>/dev/null
+}
+load_url "file://$work/big.html#only-bad" >"$work/bad.dom"
+all_px=$(height "$work/big.dom")
+bad_px=$(height "$work/bad.dom")
+log "10,000-job report: ${all_px:-?} px tall, ${bad_px:-?} px with only the jobs that did not succeed"
+check "the switch shows only those jobs, without room for the hidden ones" \
+  test -n "$all_px" -a -n "$bad_px" -a "${bad_px:-0}" -gt 0 -a "$((${bad_px:-0} * 4))" -lt "${all_px:-0}"
 check "every job is in its table" bash -c "[ \$(grep -c '<tr class=\"' '$work/big.dom') -ge 10000 ]"
 
 if [ "$failures" -gt 0 ]; then

@@ -90,20 +90,25 @@ const char* kStyle =
     "tr.bad td:first-child{border-left:4px solid #d33}tr.good td:first-child{border-left:4px solid #3a3}"
     "svg text{font:11px monospace;fill:#555}svg line{stroke:#ddd}body.only-bad tr.good{display:none}"
     "#timeline rect{height:14px}.jobs{table-layout:fixed;width:100%}.chunk{content-visibility:auto;"
-    "contain-intrinsic-size:auto 9000px}.jobs td{text-align:right;overflow-wrap:anywhere}"
+    "contain-intrinsic-size:auto 9000px}body.only-bad .chunk{content-visibility:visible}"
+    ".jobs td{text-align:right;overflow-wrap:anywhere}"
     ".jobs td:nth-child(2){text-align:left;font-family:monospace;"
     "white-space:pre-wrap;word-break:break-all}.jobs td:nth-child(3),.jobs td:nth-child(5),.jobs td:nth-child(14)"
     "{text-align:left}";
 
-// The page's only script: a switch to hide the jobs that succeeded. It marks
-// the page as loaded last, so a test can tell it ran through, and says how
-// long the page took to open (parsed, laid out, loaded: milliseconds since
-// navigation began, the browser's own start-up not included).
+// The page's only script: a switch to hide the jobs that succeeded (on
+// from the start when the address ends in #only-bad). It marks the page as
+// loaded last, so a test can tell it ran through, and says how long the page
+// took to open (parsed, laid out, loaded: milliseconds since navigation
+// began, the browser's own start-up not included) and how tall it is.
 const char* kScript =
     "(function(){var b=document.getElementById('only-bad'),d=document.documentElement;"
-    "if(b)b.addEventListener('change',function(){document.body.classList.toggle('only-bad',b.checked);});"
+    "function show(on){document.body.classList.toggle('only-bad',on);}"
+    "if(b){b.addEventListener('change',function(){show(b.checked);});"
+    "if(location.hash==='#only-bad'){b.checked=true;show(true);}}"
     "window.addEventListener('load',function(){void document.body.offsetHeight;"
-    "d.setAttribute('data-opened-ms',String(Math.round(performance.now())));});"
+    "d.setAttribute('data-opened-ms',String(Math.round(performance.now())));"
+    "d.setAttribute('data-height',String(d.scrollHeight));});"
     "d.setAttribute('data-report','ready');})();";
 
 struct Totals {
