@@ -78,9 +78,12 @@ TEST_F(Diagnostics, DetachedAndDroppedAreCountedUntilReaped) {
   EXPECT_TRUE(eventually([&](const procctx::Stats& s) { return s.children == base.children; }));
   pid_t pid;
   {
-    auto p = helper_cmd({"ignore-term", "30"}).out(Stdio::null()).stop({{SIGTERM, 300ms}, {SIGKILL}}).spawn();
+    auto p = helper_cmd({"ignore-term", "30"}).out(Stdio::pipe()).stop({{SIGTERM, 300ms}, {SIGKILL}}).spawn();
     ASSERT_TRUE(p);
     pid = p->pid();
+    // Dropped only once SIGTERM is ignored: a child that died of the first
+    // signal would end its stop sequence before anyone could look.
+    ASSERT_EQ(procctx::test::read_line(p->out()), "ready");
   }
   bool seen_dropped = false;
   for (const auto& c : procctx::snapshot()) seen_dropped = seen_dropped || (c.pid == pid && c.dropped);
