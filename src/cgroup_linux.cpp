@@ -117,7 +117,7 @@ Result<fs::path> default_parent() {
     std::string rel = own.substr(root == "/" ? 0 : root.size());
     fs::path dir = fs::path{mount} / fs::path{rel}.relative_path();
     if (::access(dir.c_str(), W_OK) != 0) {
-      return sys::error(errno, "cgroup v2 directory " + printable(dir.string()) + " is not writable");
+      return sys::error(errno, concat("cgroup v2 directory ", printable(dir.string()), " is not writable"));
     }
     *cached = dir;
     return dir;
@@ -141,13 +141,13 @@ Result<Leaf> create_leaf(const fs::path& given, const CgroupLimits& limits) {
     if (r.ok()) break;
     // A leaf left by an earlier process with our pid: take the next name.
     if (r.err == EEXIST && attempt < 16) continue;
-    return sys::error(r, "create cgroup " + printable(leaf.path.string()));
+    return sys::error(r, concat("create cgroup ", printable(leaf.path.string())));
   }
   const char* p = leaf.path.c_str();
   sys::Ret r = sys::call(sys::Call::open, [&] { return ::open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
   if (!r.ok()) {
     (void)sys::remove_dir(p);
-    return sys::error(r, "open cgroup " + printable(leaf.path.string()));
+    return sys::error(r, concat("open cgroup ", printable(leaf.path.string())));
   }
   leaf.dir.reset(static_cast<int>(r.value));
 
@@ -187,7 +187,7 @@ Result<Leaf> create_leaf(const fs::path& given, const CgroupLimits& limits) {
 Result<void> kill_all(const Leaf& leaf) {
   sys::Ret r = write_file_at(leaf.dir.get(), "cgroup.kill", "1");
   if (r.ok()) return {};
-  if (r.err != ENOENT) return sys::error(r, "write cgroup.kill in " + printable(leaf.path.string()));
+  if (r.err != ENOENT) return sys::error(r, concat("write cgroup.kill in ", printable(leaf.path.string())));
   return signal_all(leaf, SIGKILL);  // before Linux 5.14
 }
 

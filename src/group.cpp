@@ -41,7 +41,10 @@ struct GroupState : std::enable_shared_from_this<GroupState> {
   // "'gzip' exited 1 (command #3: gzip -9 a.log)": which of many similar ones it was.
   static std::string failure(std::size_t i, const Completed& c) {
     std::string argv;
-    for (const auto& a : c.argv) argv += (argv.empty() ? "" : " ") + detail::printable(a);
+    for (const auto& a : c.argv) {
+      if (!argv.empty()) argv += ' ';
+      argv += detail::printable(a);
+    }
     std::string name = c.argv.empty() ? std::string{"command"} : detail::shown(c.argv[0]);
     return name + " " + c.status.to_string() + " (command #" + std::to_string(i + 1) + ": " + argv + ")";
   }

@@ -57,6 +57,6 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-std::string shown(std::string_view s) { return "'" + printable(s) + "'"; }
+std::string shown(std::string_view s) { return concat("'", printable(s), "'"); }
 
 }  // namespace procctx::detail

@@ -15,4 +15,14 @@ std::string printable(std::string_view s);
 // printable(s) in single quotes.
 std::string shown(std::string_view s);
 
+// The parts appended in order, as one message. GCC 12 misreads chains of
+// `"text" + std::string(...)` in optimised builds as overlapping copies
+// (-Wrestrict); appending builds the same string without them.
+template <class... Parts>
+std::string concat(const Parts&... parts) {
+  std::string out;
+  (out.append(std::string_view{parts}), ...);
+  return out;
+}
+
 }  // namespace procctx::detail

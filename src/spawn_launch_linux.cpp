@@ -127,9 +127,9 @@ void kill_and_reap(int pidfd) noexcept {
 Error child_failure(const SpawnPlan& plan) {
   std::string what = step_name(plan.child.failed_step);
   int err = plan.child.failed_errno;
-  if (plan.child.failed_step == ChildStep::chdir) what += " " + printable(plan.cwd);
+  if (plan.child.failed_step == ChildStep::chdir) what += concat(" ", printable(plan.cwd));
   if (plan.child.failed_step != ChildStep::exec) return sys::error(err, what);
-  what += " " + printable(plan.path);
+  what += concat(" ", printable(plan.path));
   // ENOENT for a file that exists means its #! interpreter is missing.
   if (err == ENOENT && ::access(plan.path.c_str(), F_OK) == 0) what += " (its interpreter was not found)";
   return program_error(err, what);

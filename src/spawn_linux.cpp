@@ -62,7 +62,7 @@ Result<void> attach_pipes(const CommandOptions& o, SpawnPlan& plan, ChildState& 
 
 Result<Process> spawn(const Command& cmd, const Context& ctx, SourceLocation where) {
   const CommandOptions& o = cmd.options();
-  auto fail = [&](Error e) { return std::move(e).wrap("spawn " + shown(o.program)); };
+  auto fail = [&](Error e) { return std::move(e).wrap(concat("spawn ", shown(o.program))); };
   if (ctx.done()) return fail(Error{ctx.err(), "context already done: " + ctx.cause()});
   trace::start_from_env_once();
   auto loop = Loop::get();

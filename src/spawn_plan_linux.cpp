@@ -52,8 +52,8 @@ Result<std::string> resolve(const std::string& program, PathLookup lookup) {
     if (err == 0) {
       if (dir.empty() || dir.front() != '/') {
         if (lookup == PathLookup::allow_relative) return candidate;
-        return invalid("found as " + printable(candidate) + " through the relative PATH entry " + shown(dir) +
-                       "; refused (allow with PathLookup::allow_relative)");
+        return invalid(concat("found as ", printable(candidate), " through the relative PATH entry ", shown(dir),
+                              "; refused (allow with PathLookup::allow_relative)"));
       }
       return candidate;
     }
@@ -139,7 +139,7 @@ Result<int> open_stdio_file(const Stdio& s, int i, SpawnPlan& plan) {
   }
   const char* path = s.path().c_str();
   sys::Ret r = sys::call(sys::Call::open, [&] { return ::open(path, flags, 0666); });
-  return keep_for_child(r, std::string{"open "} + stream_name(i) + " file " + printable(s.path().string()), plan);
+  return keep_for_child(r, concat("open ", stream_name(i), " file ", printable(s.path().string())), plan);
 }
 
 Result<int> open_dev_null(SpawnPlan& plan) {
@@ -259,14 +259,14 @@ Result<passwd> lookup_user(const Principal& u, std::vector<char>& buf) {
   buf.resize(16384);
   int rc = u.by_id() ? ::getpwuid_r(u.id(), &pw, buf.data(), buf.size(), &found)
                      : ::getpwnam_r(u.name().c_str(), &pw, buf.data(), buf.size(), &found);
-  if (rc != 0) return sys::error(rc, "user " + shown(u.to_string()));
+  if (rc != 0) return sys::error(rc, concat("user ", shown(u.to_string())));
   if (!found) {
     if (u.by_id()) {  // a bare id is allowed without a passwd entry
       pw.pw_uid = u.id();
       pw.pw_gid = static_cast<gid_t>(-1);
       return pw;
     }
-    return invalid("user " + shown(u.to_string()) + ": no such user");
+    return invalid(concat("user ", shown(u.to_string()), ": no such user"));
   }
   return pw;
 }
@@ -276,8 +276,8 @@ Result<unsigned int> lookup_group(const Principal& g) {
   group gr{}, *found = nullptr;
   std::vector<char> buf(16384);
   int rc = ::getgrnam_r(g.name().c_str(), &gr, buf.data(), buf.size(), &found);
-  if (rc != 0) return sys::error(rc, "group " + shown(g.to_string()));
-  if (!found) return invalid("group " + shown(g.to_string()) + ": no such group");
+  if (rc != 0) return sys::error(rc, concat("group ", shown(g.to_string())));
+  if (!found) return invalid(concat("group ", shown(g.to_string()), ": no such group"));
   return gr.gr_gid;
 }
 
@@ -430,14 +430,14 @@ Result<void> check_strings(const CommandOptions& o) {
   if (has_nul(o.program)) return nul_in("the program name");
   if (o.arg0 && has_nul(*o.arg0)) return nul_in("arg0");
   for (std::size_t i = 0; i < o.args.size(); ++i) {
-    if (has_nul(o.args[i])) return nul_in("argument " + std::to_string(i + 1) + " " + shown(o.args[i]));
+    if (has_nul(o.args[i])) return nul_in(concat("argument ", std::to_string(i + 1), " ", shown(o.args[i])));
   }
   if (o.cwd && has_nul(o.cwd->native())) return nul_in("the working directory");
   for (const auto& [key, value] : o.env.edits) {
     if (key.empty()) return invalid("an environment variable with an empty name");
-    if (key.find('=') != std::string::npos) return invalid("the environment variable name " + shown(key) + " contains '='");
-    if (has_nul(key)) return nul_in("the environment variable name " + shown(key));
-    if (value && has_nul(*value)) return nul_in("the value of the environment variable " + shown(key));
+    if (key.find('=') != std::string::npos) return invalid(concat("the environment variable name ", shown(key), " contains '='"));
+    if (has_nul(key)) return nul_in(concat("the environment variable name ", shown(key)));
+    if (value && has_nul(*value)) return nul_in(concat("the value of the environment variable ", shown(key)));
   }
   for (int i = 0; i < 3; ++i) {
     const Stdio& s = o.stdio[static_cast<std::size_t>(i)];
@@ -446,7 +446,7 @@ Result<void> check_strings(const CommandOptions& o) {
     }
   }
   for (const Principal* p : principals(o)) {
-    if (!p->by_id() && has_nul(p->name())) return nul_in("the user or group name " + shown(p->name()));
+    if (!p->by_id() && has_nul(p->name())) return nul_in(concat("the user or group name ", shown(p->name())));
   }
   if (has_nul(o.cgroup_parent.native())) return nul_in("the cgroup parent");
   return {};
