@@ -43,12 +43,14 @@ std::string printable(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     auto c = static_cast<unsigned char>(s[i]);
     std::size_t n = c < 0x80 ? 1 : utf8_length(s.substr(i));
-    bool control = c < 0x20 || c == 0x7f || (c == 0xc2 && n == 2 && static_cast<unsigned char>(s[i + 1]) < 0xa0);
+    bool control =
+        c < 0x20 || c == 0x7f || (c == 0xc2 && n == 2 && static_cast<unsigned char>(s[i + 1]) < 0xa0);
     if (c == '\\') {
       out += "\\\\";
     } else if (n == 0 || control) {
       // Not UTF-8, or a control (C1 as UTF-8 too): every byte of it escaped.
-      for (std::size_t k = 0; k < std::max<std::size_t>(n, 1); ++k) escape(out, static_cast<unsigned char>(s[i + k]));
+      for (std::size_t k = 0; k < std::max<std::size_t>(n, 1); ++k)
+        escape(out, static_cast<unsigned char>(s[i + k]));
     } else {
       out.append(s.substr(i, n));
     }

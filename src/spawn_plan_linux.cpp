@@ -21,7 +21,6 @@ namespace {
 
 Error invalid(std::string message) { return Error{make_error_code(errc::invalid_argument), std::move(message)}; }
 
-
 const char* stream_name(int fd) {
   static const char* const names[] = {"stdin", "stdout", "stderr"};
   return names[fd];
@@ -435,7 +434,9 @@ Result<void> check_strings(const CommandOptions& o) {
   if (o.cwd && has_nul(o.cwd->native())) return nul_in("the working directory");
   for (const auto& [key, value] : o.env.edits) {
     if (key.empty()) return invalid("an environment variable with an empty name");
-    if (key.find('=') != std::string::npos) return invalid(concat("the environment variable name ", shown(key), " contains '='"));
+    if (key.find('=') != std::string::npos) {
+      return invalid(concat("the environment variable name ", shown(key), " contains '='"));
+    }
     if (has_nul(key)) return nul_in(concat("the environment variable name ", shown(key)));
     if (value && has_nul(*value)) return nul_in(concat("the value of the environment variable ", shown(key)));
   }
