@@ -151,8 +151,10 @@ TEST_F(ClockTest, AdvanceOnTheLoopThreadThrowsInsteadOfWaitingOnItself) {
 TEST_F(ClockTest, TheStopOfATreeWithoutItsLeaderEndsWithoutAnAdvance) {
   pt::Clock clock;
   // The leader exits at once, leaving in its group a grandchild that ignores SIGTERM and
-  // ends by itself 0.3 s later, well inside an hour of grace on the test clock.
-  auto p = pt::spawn_ready(pt::child({"ignore=TERM", "grandchild-holds-output=0.3", "exit=0"})
+  // ends by itself 2 s later, well inside an hour of grace on the test clock. (With 0.3 s, a
+  // loaded machine noticed the leader's exit only after the grandchild had gone: no leftover
+  // was left to stop, and nothing was sent.)
+  auto p = pt::spawn_ready(pt::child({"ignore=TERM", "grandchild-holds-output=2", "exit=0"})
                                .leftovers(procctx::Leftovers::kill)
                                .stop({{SIGTERM, 1h}, {SIGKILL}}));
   ASSERT_TRUE(p.ok()) << p.error().message();
