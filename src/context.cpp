@@ -54,7 +54,7 @@ struct ContextState : std::enable_shared_from_this<ContextState> {
 
   const std::shared_ptr<ContextState> parent;
   std::optional<TimePoint> deadline;  // effective; set before publication
-  bool check_clock = false;  // this or an ancestor has no timer: done() looks at the clock
+  bool check_clock = false;           // this or an ancestor has no timer: done() looks at the clock
 
   std::atomic<std::uint32_t> word{0};  // kDone | kLocked | kSleepers (a futex word)
   std::error_code err;
@@ -154,13 +154,15 @@ std::size_t context_registrations() noexcept {
 namespace {
 
 void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr,
+            0);
 }
 
 // Sleeps while `word` still holds `expected`, at most `timeout` (nullptr:
 // no bound). Returns at once if it holds something else; may return early.
 void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, const timespec* timeout) noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, timeout, nullptr, 0);
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, timeout,
+            nullptr, 0);
 }
 
 bool is_done(const ContextState& s) noexcept { return s.word.load(std::memory_order_acquire) & kDone; }
@@ -188,7 +190,8 @@ std::uint32_t lock(ContextState& s) noexcept {
   std::uint32_t old = s.word.load(std::memory_order_relaxed);
   for (int spins = 0;; ++spins) {
     if (!(old & kLocked)) {
-      if (s.word.compare_exchange_weak(old, old | kLocked, std::memory_order_acquire, std::memory_order_relaxed))
+      if (s.word.compare_exchange_weak(old, old | kLocked, std::memory_order_acquire,
+                                       std::memory_order_relaxed))
         return old;
       continue;
     }
@@ -258,7 +261,8 @@ void run_callbacks(ContextState& s, CallbackNode* node, bool more) noexcept {
     node->run();
     if (node->orphaned) {
       release_node(node);  // its Registration went away inside it
-    } else if (node->phase.exchange(CallbackNode::kFinished, std::memory_order_acq_rel) & CallbackNode::kWaiting) {
+    } else if (node->phase.exchange(CallbackNode::kFinished, std::memory_order_acq_rel) &
+               CallbackNode::kWaiting) {
       // Its Registration waits on another thread (and may free it the moment
       // it sees kFinished: only the word's address is used here).
       futex_wake_all(node->phase);

@@ -485,8 +485,9 @@ std::optional<Error> path_search_failure(const SpawnPlan& plan) {
   }
   if (c.failed_step != ChildStep::path_relative) return std::nullopt;
   std::string_view dir = search_entry(plan, c.failed_entry);
-  return invalid(concat("found as ", printable(candidate_of(plan, c.failed_entry)), " through the relative PATH entry ",
-                        shown(dir), "; refused (allow with PathLookup::allow_relative)"));
+  return invalid(concat("found as ", printable(candidate_of(plan, c.failed_entry)),
+                        " through the relative PATH entry ", shown(dir),
+                        "; refused (allow with PathLookup::allow_relative)"));
 }
 
 Result<void> prepare(const CommandOptions& o, Loop& loop, SpawnPlan& plan) {

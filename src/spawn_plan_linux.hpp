@@ -30,7 +30,7 @@ struct SpawnPlan {
   SpawnPlan& operator=(const SpawnPlan&) = delete;
 
   ChildPlan child;  // what the child reads
-  std::string path;  // the program, as given (looked up on PATH by the child when it has no slash)
+  std::string path;            // the program, as given (looked up on PATH by the child when it has no slash)
   std::string search_entries;  // PATH's entries, NUL-separated, for the child's search
   std::string candidate;       // where the child builds each candidate of its search
   std::vector<std::string> argv;

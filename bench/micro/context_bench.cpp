@@ -106,8 +106,8 @@ Series measure(int reps, int ops, int chunk) {
     s.ref.push_back(ref / ops);
     s.derive.push_back(derive / ops);
     s.ratio.push_back(ours / ref);
-    std::printf("rep %d: procctx %.1f ns, std::stop_source %.1f ns, %.2fx; derive+cancel alone %.1f ns\n", r + 1,
-                ours / ops, ref / ops, ours / ref, derive / ops);
+    std::printf("rep %d: procctx %.1f ns, std::stop_source %.1f ns, %.2fx; derive+cancel alone %.1f ns\n",
+                r + 1, ours / ops, ref / ops, ours / ref, derive / ops);
     std::fflush(stdout);
   }
   return s;
@@ -129,8 +129,8 @@ std::string line(const std::string& name, const Series& s, bool judged) {
   } else {
     std::snprintf(buf, sizeof buf, "%.2fx%s (info)", ratio, bench::range_of(r).c_str());
   }
-  return name + ": procctx " + fmt(bench::median(s.ours)) + " ns CPU vs std::stop_source " + fmt(bench::median(s.ref)) +
-         " ns CPU = " + buf;
+  return name + ": procctx " + fmt(bench::median(s.ours)) + " ns CPU vs std::stop_source " +
+         fmt(bench::median(s.ref)) + " ns CPU = " + buf;
 }
 
 int positive(const char* flag, const char* value) {
@@ -156,7 +156,8 @@ int main(int argc, char** argv) {
     } else if (i + 1 < argc && a == "--chunk") {
       chunk = positive("--chunk", argv[++i]);
     } else {
-      std::fprintf(stderr, "context_bench: unknown option or missing value: %s (--reps N --ops N --chunk N)\n",
+      std::fprintf(stderr,
+                   "context_bench: unknown option or missing value: %s (--reps N --ops N --chunk N)\n",
                    a.c_str());
       return 1;
     }
@@ -183,8 +184,10 @@ int main(int argc, char** argv) {
   other.join();
 
   std::printf("== summary ==\n");
-  std::printf("%s\n", line("context derive+register+cancel vs std::stop_source, per operation", alone, true).c_str());
-  std::printf("%s\n", line("context derive+register+cancel vs std::stop_source, a second thread alive", threaded, false)
+  std::printf("%s\n",
+              line("context derive+register+cancel vs std::stop_source, per operation", alone, true).c_str());
+  std::printf("%s\n", line("context derive+register+cancel vs std::stop_source, a second thread alive",
+                           threaded, false)
                           .c_str());
   std::printf("context derive+cancel alone, no callback: procctx %s ns CPU (info)\n",
               fmt(bench::median(alone.derive)).c_str());

@@ -491,8 +491,8 @@ int main(int argc, char** argv) {
       die("unknown option " + a + usage);
     }
   }
-  std::printf("paths_bench: %d repetitions of %d spawns per path, in chunks of %d; 'true' on PATH is %s\n", reps,
-              spawns, chunk, true_on_path().c_str());
+  std::printf("paths_bench: %d repetitions of %d spawns per path, in chunks of %d; 'true' on PATH is %s\n",
+              reps, spawns, chunk, true_on_path().c_str());
   // A warm-up of every path (procctx's loop thread starts, the caches and
   // the allocator settle), not counted.
   (void)repetition(std::max(chunk, spawns / 10), chunk);

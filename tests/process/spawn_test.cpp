@@ -266,8 +266,9 @@ TEST_F(Spawn, PathSearchRunsAsTheChildsUser) {
   std::ofstream{mine / "procctx-who"} << "#!/bin/sh\necho root-only\n";
   fs::permissions(mine / "procctx-who", fs::perms::owner_all);
   std::ofstream{everyone / "procctx-who"} << "#!/bin/sh\necho everyone\n";
-  fs::permissions(everyone / "procctx-who", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                                                  fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(everyone / "procctx-who", fs::perms::owner_all | fs::perms::group_read |
+                                                fs::perms::group_exec | fs::perms::others_read |
+                                                fs::perms::others_exec);
   PathForTest path{mine.string() + ":" + everyone.string()};
   auto c = Command{"procctx-who"}.user(65534u).group(65534u).out(Stdio::capture()).run();
   ASSERT_TRUE(c) << c.error().message();

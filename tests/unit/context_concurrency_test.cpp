@@ -3,11 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
 #include <atomic>
 #include <barrier>
 #include <memory>
 #include <optional>
-#include <poll.h>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -192,7 +192,8 @@ TEST(ContextConcurrency, DeregisterFromInsideTheCallbackWhileOthersDeregister) {
       c();
     });
     start.arrive_and_wait();
-    for (int i = kOthers - 1; i >= 0; --i) prevented[static_cast<std::size_t>(i)] = others[static_cast<std::size_t>(i)]->reset();
+    for (int i = kOthers - 1; i >= 0; --i)
+      prevented[static_cast<std::size_t>(i)] = others[static_cast<std::size_t>(i)]->reset();
     canceller.join();
     for (int i = 0; i < kSelf; ++i) ASSERT_EQ(self_runs[static_cast<std::size_t>(i)].load(), 1);
     for (int i = 0; i < kOthers; ++i) {
@@ -237,8 +238,7 @@ TEST(ContextConcurrency, ParentCancelledWhileChildrenAreDerivedAndCancelled) {
     for (auto& v : kept) {
       for (auto& wc : v) {
         ASSERT_TRUE(wc.ctx.done());
-        ASSERT_TRUE(wc.ctx.cause() == "own" || wc.ctx.cause() == "parent")
-            << wc.ctx.cause();
+        ASSERT_TRUE(wc.ctx.cause() == "own" || wc.ctx.cause() == "parent") << wc.ctx.cause();
       }
     }
     for (auto& r : runs) ASSERT_EQ(r.load(), 1);
