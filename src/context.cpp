@@ -618,7 +618,9 @@ bool Registration::reset() noexcept {
   if (phase == CallbackNode::kRegistered) {
     // Still in the list, unless the ender takes it out right now: look again under the lock.
     std::uint32_t w = detail::lock(*state);
-    phase = node->phase.load(std::memory_order_relaxed);
+    // Acquire: it may have run and finished since (kFinished, published by
+    // its runner's exchange, not by the lock), and is then freed below.
+    phase = node->phase.load(std::memory_order_acquire);
     if (phase == CallbackNode::kRegistered) detail::unlink_node_locked(*state, *node);
     detail::unlock(*state, w);
     if (phase == CallbackNode::kRegistered) {
