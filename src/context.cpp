@@ -153,15 +153,19 @@ std::size_t context_registrations() noexcept {
 
 namespace {
 
+// The futex calls are raw on purpose: they wait on and wake the context's
+// own words, and a refused or failed one only makes a waiter look again.
 void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr,
+  ::syscall(SYS_futex,  // seam: a wake-up of our own word
+            reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr,
             0);
 }
 
 // Sleeps while `word` still holds `expected`, at most `timeout` (nullptr:
 // no bound). Returns at once if it holds something else; may return early.
 void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, const timespec* timeout) noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, timeout,
+  ::syscall(SYS_futex,  // seam: a wait on our own word (the caller looks again)
+            reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, timeout,
             nullptr, 0);
 }
 
