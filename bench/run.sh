@@ -31,6 +31,7 @@
 # Environment:
 #   BUILD_DIR         where the release build is (default build/release)
 #   SPAWN_BENCH_ARGS  extra options for spawn_bench, e.g. "--big-gib 2"
+#   CONTEXT_BENCH_ARGS  extra options for context_bench, e.g. "--reps 25"
 #   PATHS_BENCH_ARGS  extra options for paths_bench, e.g. "--reps 15"
 #   GROUP_BENCH_ARGS  extra options for group_bench, e.g. "--jobs 3000"
 #   BATCH_BENCH_ARGS  extra options for batch_bench, e.g. "--jobs 3000 --reps 5"
@@ -93,7 +94,7 @@ run_tool() {
   echo "== $name: $*" | tee -a "$log"
   local out status=0
   out=$(mktemp)
-  # context_bench's reporter colours its table whatever the flags say.
+  # (Colour codes, should a program print any, are taken out.)
   "$@" 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g' | tee "$out" | tee -a "$log" || status=$?
   if [ "$status" -ne 0 ]; then
     add_row "$name" "-" "-" "-" "-" "FAILED (exit $status)"
@@ -109,10 +110,11 @@ go_of() {
   [ -x "$go" ] && "$go" version 2>/dev/null | sed -n 's/.*go\([0-9]*\.[0-9]*\).*/\1/p'
 }
 
-# --- context_bench: derive + register + cancel against std::stop_source
+# --- context_bench: derive + register + cancel against std::stop_source, CPU per operation
 last_output=
-run_tool context_bench "$bench_dir/context_bench" --benchmark_color=false
-while IFS= read -r line; do parse_summary_line "$line"; done < <(grep '^context ratio:' <<<"$last_output" || true)
+# shellcheck disable=SC2086
+run_tool context_bench "$bench_dir/context_bench" ${CONTEXT_BENCH_ARGS:-}
+while IFS= read -r line; do parse_summary_line "$line"; done < <(sed -n '/^== summary ==$/,$p' <<<"$last_output")
 
 # --- spawn_bench: W1, W2, W4, W3 against hand-written C in the same run; the
 # Go peers of W3 (when a Go toolchain was found at configure time) run inside

@@ -4,13 +4,27 @@
 #include "sys_linux.hpp"
 #include "timers.hpp"
 
-#include <condition_variable>
+#include <climits>
 #include <mutex>
 #include <optional>
-#include <vector>
+#include <thread>
 
+#include <linux/futex.h>
+#include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+// The context takes no mutex and makes no syscall on its hot path (derive,
+// register, cancel, unregister), after folly's CancellationState and
+// libstdc++'s stop_token: one 32-bit word per context holds "done", a bit
+// that locks its two short lists (callbacks, children) for a few
+// instructions at a time, and "someone sleeps on me". Only the holder of
+// the lock bit changes the word, so unlocking is a plain store. Nothing
+// calls out while holding it: callbacks run with it released, one at a
+// time. Sleeping (wait(), a Registration waiting for its callback running
+// on another thread) is a futex wait on a word, woken only when a sleeper
+// said it sleeps. docs/design.md, "Contexts", says why this is safe.
 
 namespace procctx::detail {
 
@@ -19,37 +33,50 @@ struct FromToken {
   void operator()() const noexcept;
 };
 
-// One node of the tree. Guarded by `mu` unless said otherwise.
+constexpr std::uint32_t kDone = 1, kLocked = 2, kSleepers = 4;
+
+// What few contexts use, made on first use (a deadline's timer, fd(),
+// stop_token(), Context::from()), so that the rest are smaller and cheaper
+// to make and drop. Installed under the list lock, never replaced.
+struct Extras {
+  Timers::Id timer = 0;                               // list lock: own deadline timer, 0 if none
+  sys::UniqueFd event;                                // list lock: fd(), created on demand
+  std::unique_ptr<std::stop_source> stop_source;      // list lock: stop_token(), on demand
+  std::optional<std::stop_callback<FromToken>> from;  // Context::from(), set before publication
+};
+
+// One node of the tree. The fields marked "list lock" are read and written
+// only while holding kLocked of *this* node's word; err and cause are
+// written once, before kDone is published, and read only after it is seen.
 struct ContextState : std::enable_shared_from_this<ContextState> {
   explicit ContextState(std::shared_ptr<ContextState> p) : parent(std::move(p)) {}
   ~ContextState();
 
   const std::shared_ptr<ContextState> parent;
   std::optional<TimePoint> deadline;  // effective; set before publication
+  bool check_clock = false;           // this or an ancestor has no timer: done() looks at the clock
 
-  std::atomic<bool> is_done{false};  // set once, after err and cause
+  std::atomic<std::uint32_t> word{0};  // kDone | kLocked | kSleepers (a futex word)
   std::error_code err;
   std::shared_ptr<const std::string> cause;
 
-  mutable std::mutex mu;
-  std::condition_variable cv;  // done, and callbacks finishing
-
-  CallbackNode* head = nullptr;  // registered callbacks, in order
+  CallbackNode* head = nullptr;  // list lock: registered callbacks, in order
   CallbackNode* tail = nullptr;
-  std::thread::id running_thread;  // who runs callbacks once done
+  std::atomic<std::thread::id> running_thread{};  // who runs the callbacks, set before the first runs
 
-  // Children, an intrusive list guarded by *this* node's mu; a child's
-  // sibling links and `linked` flag are guarded by its parent's mu.
+  // Children: an intrusive list under this node's list lock; a child's
+  // sibling links are under its parent's, and `linked` is written there.
   ContextState* first_child = nullptr;
   ContextState* prev_sibling = nullptr;
   ContextState* next_sibling = nullptr;
-  bool linked = false;
+  std::atomic<bool> linked{false};
+  // While a parent's end goes through its subtree: a strong reference and
+  // the next node to end (written and read by that one thread only).
+  std::shared_ptr<ContextState> work_pin;
+  ContextState* work_next = nullptr;
 
-  Timers::Id timer = 0;                               // own deadline timer, 0 if none
-  bool timer_missing = false;                         // the loop refused the timer: check the clock
-  sys::UniqueFd event;                                // fd(), created on demand
-  std::unique_ptr<std::stop_source> stop_source;      // stop_token(), on demand
-  std::optional<std::stop_callback<FromToken>> from;  // Context::from()
+  bool timer_missing = false;      // the loop refused the timer: check the clock (set before publication)
+  std::unique_ptr<Extras> extras;  // list lock
 };
 
 struct Access {
@@ -58,20 +85,152 @@ struct Access {
   static const std::shared_ptr<ContextState>& state(const Context& c) { return c.state_; }
 };
 
-std::atomic<std::size_t> live_registrations{0};
-std::size_t context_registrations() noexcept { return live_registrations.load(std::memory_order_relaxed); }
+namespace {
+
+// How many on_done callbacks are registered and not yet released, for
+// stats(): one count per thread, written only by its thread with plain
+// loads and stores (a shared counter would cost two locked instructions
+// per registration), summed under a mutex by whoever asks. A thread's count
+// can go below zero (a callback registered on one thread and released on
+// another); the sum is right. An exiting thread folds its count into
+// `retired`.
+struct ThreadCount {
+  std::atomic<long> n{0};
+  ThreadCount* next = nullptr;
+};
+
+struct Counts {
+  std::mutex mu;
+  ThreadCount* threads = nullptr;
+  long retired = 0;
+};
+
+Counts& counts() {
+  static auto* all = new Counts;  // never destroyed: threads may exit after main
+  return *all;
+}
+
+thread_local bool count_gone = false;  // this thread's count was folded in (it is exiting)
+
+struct ThisThreadCount {
+  ThreadCount c;
+  ThisThreadCount() {
+    std::lock_guard lock{counts().mu};
+    c.next = counts().threads;
+    counts().threads = &c;
+  }
+  ~ThisThreadCount() {
+    std::lock_guard lock{counts().mu};
+    counts().retired += c.n.load(std::memory_order_relaxed);
+    count_gone = true;
+    for (ThreadCount** p = &counts().threads; *p; p = &(*p)->next) {
+      if (*p == &c) {
+        *p = c.next;
+        break;
+      }
+    }
+  }
+};
+
+void count_registrations(long delta) noexcept {
+  if (count_gone) {  // a registration released by another thread_local's destructor
+    std::lock_guard lock{counts().mu};
+    counts().retired += delta;
+    return;
+  }
+  static thread_local ThisThreadCount mine;
+  mine.c.n.store(mine.c.n.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::size_t context_registrations() noexcept {
+  std::lock_guard lock{counts().mu};
+  long sum = counts().retired;
+  for (ThreadCount* t = counts().threads; t; t = t->next) sum += t->n.load(std::memory_order_relaxed);
+  return sum > 0 ? static_cast<std::size_t>(sum) : 0;
+}
 
 namespace {
 
+// The futex calls are raw on purpose: they wait on and wake the context's
+// own words, and a refused or failed one only makes a waiter look again.
+void futex_wake_all(std::atomic<std::uint32_t>& word) noexcept {
+  ::syscall(SYS_futex,  // seam: a wake-up of our own word
+            reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr,
+            0);
+}
+
+// Sleeps while `word` still holds `expected`, at most `timeout` (nullptr:
+// no bound). Returns at once if it holds something else; may return early.
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, const timespec* timeout) noexcept {
+  ::syscall(SYS_futex,  // seam: a wait on our own word (the caller looks again)
+            reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, timeout,
+            nullptr, 0);
+}
+
+bool is_done(const ContextState& s) noexcept { return s.word.load(std::memory_order_acquire) & kDone; }
+
+std::uint32_t lock(ContextState& s) noexcept;
+void unlock(ContextState& s, std::uint32_t value) noexcept;
+
+// The node's Extras, made now if it has none (outside the lock: it allocates).
+Extras& extras_of(ContextState& s) {
+  std::uint32_t w = lock(s);
+  Extras* e = s.extras.get();
+  unlock(s, w);
+  if (e) return *e;
+  auto made = std::make_unique<Extras>();
+  w = lock(s);
+  if (!s.extras) s.extras = std::move(made);
+  e = s.extras.get();
+  unlock(s, w);
+  return *e;
+}
+
+// Takes the list lock; returns the word as it was (without kLocked). Held
+// for a few instructions at a time, so a waiter spins a little, then yields.
+std::uint32_t lock(ContextState& s) noexcept {
+  std::uint32_t old = s.word.load(std::memory_order_relaxed);
+  for (int spins = 0;; ++spins) {
+    if (!(old & kLocked)) {
+      if (s.word.compare_exchange_weak(old, old | kLocked, std::memory_order_acquire,
+                                       std::memory_order_relaxed))
+        return old;
+      continue;
+    }
+    if (spins < 64) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      ::sched_yield();
+    }
+    old = s.word.load(std::memory_order_relaxed);
+  }
+}
+
+// Releases it, leaving `value` (without kLocked) in the word.
+void unlock(ContextState& s, std::uint32_t value) noexcept { s.word.store(value, std::memory_order_release); }
+
 void unlink_child_locked(ContextState& parent, ContextState& child) noexcept {
-  if (!child.linked) return;
+  if (!child.linked.load(std::memory_order_relaxed)) return;
   if (child.prev_sibling)
     child.prev_sibling->next_sibling = child.next_sibling;
   else
     parent.first_child = child.next_sibling;
   if (child.next_sibling) child.next_sibling->prev_sibling = child.prev_sibling;
   child.prev_sibling = child.next_sibling = nullptr;
-  child.linked = false;
+  child.linked.store(false, std::memory_order_release);
+}
+
+// Takes `child` out of its parent's list, if it is still there.
+void leave_parent(ContextState& child) noexcept {
+  if (!child.parent || !child.linked.load(std::memory_order_acquire)) return;
+  ContextState& parent = *child.parent;
+  std::uint32_t w = lock(parent);
+  unlink_child_locked(parent, child);
+  unlock(parent, w);
 }
 
 void signal_event_fd(int fd) noexcept {
@@ -79,81 +238,108 @@ void signal_event_fd(int fd) noexcept {
   (void)sys::call(sys::Call::write, [&] { return ::write(fd, &one, sizeof one); });
 }
 
-// Runs the callbacks of a state that has just ended, one at a time, so that
-// a Registration destroyed meanwhile can still take its callback out.
-void run_callbacks(ContextState& s) noexcept {
-  std::unique_lock lock{s.mu};
-  s.running_thread = std::this_thread::get_id();
-  while (CallbackNode* node = s.head) {
-    s.head = node->next;
-    if (s.head)
-      s.head->prev = nullptr;
-    else
-      s.tail = nullptr;
-    node->prev = node->next = nullptr;
-    node->phase = CallbackNode::Phase::running;
-    lock.unlock();
+// The first registered callback, out of the list and marked running.
+CallbackNode* pop_locked(ContextState& s) noexcept {
+  CallbackNode* node = s.head;
+  if (!node) return nullptr;
+  s.head = node->next;
+  if (s.head)
+    s.head->prev = nullptr;
+  else
+    s.tail = nullptr;
+  node->prev = node->next = nullptr;
+  node->phase.store(CallbackNode::kRunning, std::memory_order_release);
+  return node;
+}
+
+void release_node(CallbackNode* node) noexcept {
+  node->free();
+  count_registrations(-1);
+}
+
+// Runs the callbacks of a state that has just ended, `first` (already
+// popped) then the rest, one at a time with the lock released, so that a
+// Registration destroyed meanwhile can still take its callback out.
+void run_callbacks(ContextState& s, CallbackNode* node, bool more) noexcept {
+  while (node) {
     node->run();
-    lock.lock();
     if (node->orphaned) {
-      lock.unlock();
-      node->free();
-      live_registrations.fetch_sub(1, std::memory_order_relaxed);
-      lock.lock();
-    } else {
-      node->phase = CallbackNode::Phase::finished;
+      release_node(node);  // its Registration went away inside it
+    } else if (node->phase.exchange(CallbackNode::kFinished, std::memory_order_acq_rel) &
+               CallbackNode::kWaiting) {
+      // Its Registration waits on another thread (and may free it the moment
+      // it sees kFinished: only the word's address is used here).
+      futex_wake_all(node->phase);
     }
-    s.cv.notify_all();
+    if (!more) return;
+    std::uint32_t w = lock(s);
+    node = pop_locked(s);
+    more = s.head != nullptr;
+    unlock(s, w);
   }
-  s.running_thread = std::thread::id{};
 }
 
-// Ends `root` and its whole subtree with err/cause. Iterative, so a chain of
-// any depth costs no stack.
-// Ends one node; appends its live children to `work`. False if it had
-// already ended.
-void end_one(ContextState& s, std::error_code err, const std::shared_ptr<const std::string>& cause,
-             std::vector<std::shared_ptr<ContextState>>& work) noexcept {
-  Timers::Id timer;
+// What end_one found to do once the lock is released.
+struct Ending {
+  Timers::Id timer = 0;
+  int event = -1;
   std::stop_source* stop = nullptr;
-  {
-    std::lock_guard lock{s.mu};
-    if (s.is_done.load(std::memory_order_relaxed)) return;
-    s.err = err;
-    s.cause = cause;
-    s.is_done.store(true, std::memory_order_release);
-    while (ContextState* c = s.first_child) {
-      unlink_child_locked(s, *c);
-      // A child whose last owner is gone is being destroyed; skip it.
-      if (auto strong = c->weak_from_this().lock()) work.push_back(std::move(strong));
+  CallbackNode* first = nullptr;
+  bool more = false;
+};
+
+// Ends one node: publishes err/cause and kDone, takes its live children
+// onto `work`, then signals its fd, stop_source and callbacks. A node that
+// had already ended is left alone.
+void end_one(ContextState& s, std::error_code err, const std::shared_ptr<const std::string>& cause,
+             ContextState*& work) noexcept {
+  std::uint32_t w = lock(s);
+  if (w & kDone) {
+    unlock(s, w);
+    return;
+  }
+  s.err = err;
+  s.cause = cause;
+  while (ContextState* c = s.first_child) {
+    unlink_child_locked(s, *c);
+    // A child whose last owner is gone is being destroyed; skip it.
+    if (auto strong = c->weak_from_this().lock()) {
+      c->work_pin = std::move(strong);
+      c->work_next = work;
+      work = c;
     }
-    timer = std::exchange(s.timer, 0);
-    if (s.event) signal_event_fd(s.event.get());
-    stop = s.stop_source.get();
   }
-  s.cv.notify_all();
-  if (timer != 0) {
-    if (Timers* t = running_timers()) t->cancel_timer(timer);
+  Ending e;
+  if (Extras* x = s.extras.get()) {
+    e.timer = std::exchange(x->timer, 0);
+    e.event = x->event.get();
+    e.stop = x->stop_source.get();
   }
-  if (stop) stop->request_stop();
-  run_callbacks(s);
+  if (s.head) s.running_thread.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  e.first = pop_locked(s);
+  e.more = s.head != nullptr;
+  unlock(s, w | kDone);
+  if (w & kSleepers) futex_wake_all(s.word);
+  if (e.event >= 0) signal_event_fd(e.event);
+  if (e.timer != 0) {
+    if (Timers* t = running_timers()) t->cancel_timer(e.timer);
+  }
+  if (e.stop) e.stop->request_stop();
+  run_callbacks(s, e.first, e.more);
 }
 
-// Ends `root` and its whole subtree with err/cause. Iterative, so a chain of
-// any depth costs no stack; a node without children allocates nothing.
-void end(const std::shared_ptr<ContextState>& root, std::error_code err,
-         std::shared_ptr<const std::string> cause) noexcept {
-  if (root->is_done.load(std::memory_order_acquire)) return;
-  if (root->parent) {
-    // Leave the parent's list now: a cancelled child must not linger there.
-    std::lock_guard lock{root->parent->mu};
-    unlink_child_locked(*root->parent, *root);
-  }
-  std::vector<std::shared_ptr<ContextState>> work;
-  end_one(*root, err, cause, work);
-  while (!work.empty()) {
-    std::shared_ptr<ContextState> s = std::move(work.back());
-    work.pop_back();
+// Ends `root` and its whole subtree with err/cause. Iterative (through the
+// nodes' own work links), so a chain of any depth costs no stack and no
+// allocation.
+void end(ContextState& root, std::error_code err, std::shared_ptr<const std::string> cause) noexcept {
+  if (is_done(root)) return;
+  leave_parent(root);  // a cancelled child must not linger in its parent's list
+  ContextState* work = nullptr;
+  end_one(root, err, cause, work);
+  while (work) {
+    ContextState* s = work;
+    work = s->work_next;
+    std::shared_ptr<ContextState> pin = std::move(s->work_pin);
     end_one(*s, err, cause, work);
   }
 }
@@ -162,26 +348,28 @@ std::shared_ptr<ContextState> make_child(const std::shared_ptr<ContextState>& pa
   auto child = std::make_shared<ContextState>(parent);
   if (!parent) return child;
   child->deadline = parent->deadline;
-  std::lock_guard lock{parent->mu};
-  if (parent->is_done.load(std::memory_order_relaxed)) {
+  child->check_clock = parent->check_clock;
+  std::uint32_t w = lock(*parent);
+  if (w & kDone) {
+    unlock(*parent, w);
     child->err = parent->err;
     child->cause = parent->cause;
-    child->is_done.store(true, std::memory_order_release);
+    child->word.store(kDone, std::memory_order_release);
     return child;
   }
   child->next_sibling = parent->first_child;
   if (parent->first_child) parent->first_child->prev_sibling = child.get();
   parent->first_child = child.get();
-  child->linked = true;
+  child->linked.store(true, std::memory_order_relaxed);
+  unlock(*parent, w);
   return child;
 }
 
 // The deadline check used only when the loop could not take a timer.
-void check_missing_timer(const std::shared_ptr<ContextState>& s) noexcept {
-  for (ContextState* p = s.get(); p; p = p->parent.get()) {
-    if (p->timer_missing && !p->is_done.load(std::memory_order_acquire) && p->deadline &&
-        detail::now() >= *p->deadline) {
-      end(p->shared_from_this(), make_error_code(errc::deadline_exceeded), nullptr);
+void check_missing_timer(ContextState& s) noexcept {
+  for (ContextState* p = &s; p; p = p->parent.get()) {
+    if (p->timer_missing && !is_done(*p) && p->deadline && detail::now() >= *p->deadline) {
+      end(*p, make_error_code(errc::deadline_exceeded), nullptr);
       return;
     }
   }
@@ -191,30 +379,30 @@ void check_missing_timer(const std::shared_ptr<ContextState>& s) noexcept {
 // unless it is gone or ended first. Without timers, the clock is checked
 // whenever the context is asked.
 void arm_deadline(const std::shared_ptr<ContextState>& s, TimePoint deadline) {
+  (void)extras_of(*s);  // before the timer can fire
   auto t = timers();
-  if (!t) {
-    s->timer_missing = true;
-    return;
-  }
-  std::weak_ptr<ContextState> weak = s;
-  auto id = (*t)->add_timer(deadline, [weak] {
-    if (auto strong = weak.lock()) {
-      {
-        std::lock_guard lock{strong->mu};
-        strong->timer = 0;  // it has fired; nothing to cancel later
+  std::optional<Timers::Id> id;
+  if (t) {
+    std::weak_ptr<ContextState> weak = s;
+    auto added = (*t)->add_timer(deadline, [weak] {
+      if (auto strong = weak.lock()) {
+        std::uint32_t w = lock(*strong);
+        strong->extras->timer = 0;  // it has fired; nothing to cancel later
+        unlock(*strong, w);
+        end(*strong, make_error_code(errc::deadline_exceeded), nullptr);
       }
-      end(strong, make_error_code(errc::deadline_exceeded), nullptr);
-    }
-  });
+    });
+    if (added) id = *added;
+  }
   if (!id) {
     s->timer_missing = true;
+    s->check_clock = true;
     return;
   }
-  std::lock_guard lock{s->mu};
-  if (s->is_done.load(std::memory_order_relaxed))
-    (*t)->cancel_timer(*id);
-  else
-    s->timer = *id;
+  std::uint32_t w = lock(*s);
+  if (!(w & kDone)) s->extras->timer = *id;
+  unlock(*s, w);
+  if (w & kDone) (*t)->cancel_timer(*id);
 }
 
 }  // namespace
@@ -222,21 +410,62 @@ void arm_deadline(const std::shared_ptr<ContextState>& s, TimePoint deadline) {
 void FromToken::operator()() const noexcept {
   if (auto s = state.lock()) {
     static const auto cause = std::make_shared<const std::string>("stop requested");
-    end(s, make_error_code(errc::canceled), cause);
+    end(*s, make_error_code(errc::canceled), cause);
   }
 }
 
 ContextState::~ContextState() {
-  from.reset();  // waits for a stop callback running on another thread
-  if (timer != 0) {
-    if (Timers* t = running_timers()) t->cancel_timer(timer);
+  if (extras) {
+    extras->from.reset();  // waits for a stop callback running on another thread
+    if (extras->timer != 0) {
+      if (Timers* t = running_timers()) t->cancel_timer(extras->timer);
+    }
   }
-  if (parent) {
-    std::lock_guard lock{parent->mu};
-    unlink_child_locked(*parent, *this);
+  leave_parent(*this);
+}
+
+// The slow paths: sleeping until done, and until a callback has finished.
+namespace {
+
+timespec to_timespec(Duration d) noexcept {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+  return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+// Sleeps until `s` is done or `left` has passed (or a little earlier).
+void sleep_on(ContextState& s, Duration left) noexcept {
+  std::uint32_t w = lock(s);
+  if (w & kDone) {
+    unlock(s, w);
+    return;
+  }
+  w |= kSleepers;  // the ender wakes the word only when a sleeper said so
+  unlock(s, w);
+  timespec ts = to_timespec(left);
+  futex_wait(s.word, w, &ts);  // returns at once if the word changed since
+}
+
+// Waits until `node`, running on another thread, has finished.
+void wait_finished(CallbackNode& node) noexcept {
+  std::uint32_t phase = node.phase.fetch_or(CallbackNode::kWaiting, std::memory_order_acq_rel);
+  while ((phase & ~CallbackNode::kWaiting) == CallbackNode::kRunning) {
+    futex_wait(node.phase, phase | CallbackNode::kWaiting, nullptr);
+    phase = node.phase.load(std::memory_order_acquire);
   }
 }
 
+void unlink_node_locked(ContextState& s, CallbackNode& node) noexcept {
+  if (node.prev)
+    node.prev->next = node.next;
+  else
+    s.head = node.next;
+  if (node.next)
+    node.next->prev = node.prev;
+  else
+    s.tail = node.prev;
+}
+
+}  // namespace
 }  // namespace procctx::detail
 
 namespace procctx {
@@ -247,9 +476,10 @@ using detail::ContextState;
 
 bool Context::done() const noexcept {
   if (!state_) return false;
-  if (state_->is_done.load(std::memory_order_acquire)) return true;
-  detail::check_missing_timer(state_);
-  return state_->is_done.load(std::memory_order_acquire);
+  if (detail::is_done(*state_)) return true;
+  if (!state_->check_clock) return false;
+  detail::check_missing_timer(*state_);
+  return detail::is_done(*state_);
 }
 
 std::error_code Context::err() const noexcept {
@@ -286,9 +516,8 @@ bool Context::wait_until(TimePoint t) const {
     for (auto now = detail::now(); now < t; now = detail::now()) std::this_thread::sleep_for(t - now);
     return false;
   }
-  std::unique_lock lock{state_->mu};
   for (;;) {
-    if (state_->is_done.load(std::memory_order_acquire)) return true;
+    if (detail::is_done(*state_)) return true;
     // Sleep until `t` or the deadline, whichever is first, counted on the
     // timers' clock (which a test clock moves by hand): a missing timer is
     // then covered by done()'s own check of the clock.
@@ -296,32 +525,32 @@ bool Context::wait_until(TimePoint t) const {
     if (state_->deadline && *state_->deadline < until) until = *state_->deadline;
     auto left = until - detail::now();
     if (left > Duration::zero()) {
-      if (state_->cv.wait_for(lock, left) == std::cv_status::no_timeout) continue;
+      detail::sleep_on(*state_, left);
+      continue;
     }
-    lock.unlock();
     bool d = done();
     if (d || detail::now() >= t) return d;
-    lock.lock();
     // Past the deadline, its timer is due on the loop any moment: wait for
-    // the notification in small steps rather than spin.
-    (void)state_->cv.wait_for(lock, std::chrono::milliseconds(1));
+    // it in small steps rather than spin.
+    detail::sleep_on(*state_, std::chrono::milliseconds(1));
   }
 }
 
 Registration Context::attach(CallbackNode* node) const {
-  {
-    std::lock_guard lock{state_->mu};
-    if (!state_->is_done.load(std::memory_order_relaxed)) {
-      node->prev = state_->tail;
-      if (state_->tail)
-        state_->tail->next = node;
-      else
-        state_->head = node;
-      state_->tail = node;
-      detail::live_registrations.fetch_add(1, std::memory_order_relaxed);
-      return Registration{state_, node};
-    }
+  ContextState& s = *state_;
+  std::uint32_t w = detail::lock(s);
+  if (!(w & detail::kDone)) {
+    node->prev = s.tail;
+    if (s.tail)
+      s.tail->next = node;
+    else
+      s.head = node;
+    s.tail = node;
+    detail::unlock(s, w);
+    detail::count_registrations(1);
+    return Registration{state_, node};
   }
+  detail::unlock(s, w);
   // Ended between the caller's check and the lock: run inline, as promised.
   node->run();
   node->free();
@@ -330,37 +559,45 @@ Registration Context::attach(CallbackNode* node) const {
 
 Result<int> Context::fd() const {
   if (!state_) return -1;
-  std::lock_guard lock{state_->mu};
-  if (!state_->event) {
-    namespace sys = detail::sys;
-    sys::Ret r = sys::call(sys::Call::eventfd, [] { return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); });
-    if (!r.ok()) return sys::error(r, "context fd: eventfd");
-    auto lifted = sys::lift_above_stdio(sys::UniqueFd{static_cast<int>(r.value)});
-    if (!lifted) return std::move(lifted).error();
-    state_->event = std::move(*lifted);
-    if (state_->is_done.load(std::memory_order_relaxed)) detail::signal_event_fd(state_->event.get());
-  }
-  return state_->event.get();
+  ContextState& s = *state_;
+  detail::Extras& x = detail::extras_of(s);
+  std::uint32_t w = detail::lock(s);
+  int fd = x.event.get();
+  detail::unlock(s, w);
+  if (fd >= 0) return fd;
+  // Made outside the lock (a syscall); the first to install it wins.
+  namespace sys = detail::sys;
+  sys::Ret r = sys::call(sys::Call::eventfd, [] { return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); });
+  if (!r.ok()) return sys::error(r, "context fd: eventfd");
+  auto lifted = sys::lift_above_stdio(sys::UniqueFd{static_cast<int>(r.value)});
+  if (!lifted) return std::move(lifted).error();
+  w = detail::lock(s);
+  bool installed = !x.event;
+  if (installed) x.event = std::move(*lifted);
+  fd = x.event.get();
+  detail::unlock(s, w);
+  if (installed && (w & detail::kDone)) detail::signal_event_fd(fd);  // ended before it was there
+  return fd;
 }
 
 std::stop_token Context::stop_token() const {
   if (!state_) return {};  // never stopped, like background()
-  std::stop_source* src;
-  bool already;
-  {
-    std::lock_guard lock{state_->mu};
-    if (!state_->stop_source) state_->stop_source = std::make_unique<std::stop_source>();
-    src = state_->stop_source.get();
-    already = state_->is_done.load(std::memory_order_relaxed);
-  }
-  if (already) src->request_stop();
+  ContextState& s = *state_;
+  detail::Extras& x = detail::extras_of(s);
+  auto made = std::make_unique<std::stop_source>();  // outside the lock: it allocates
+  std::uint32_t w = detail::lock(s);
+  if (!x.stop_source) x.stop_source = std::move(made);
+  std::stop_source* src = x.stop_source.get();
+  detail::unlock(s, w);
+  if (w & detail::kDone) src->request_stop();  // ended before it was there (a no-op if not first)
   return src->get_token();
 }
 
 Context Context::from(std::stop_token token) {
   if (!token.stop_possible()) return background();
   auto s = std::make_shared<ContextState>(nullptr);
-  s->from.emplace(std::move(token), detail::FromToken{s});
+  s->extras = std::make_unique<detail::Extras>();
+  s->extras->from.emplace(std::move(token), detail::FromToken{s});
   return Access::context(std::move(s));
 }
 
@@ -374,43 +611,35 @@ Registration& Registration::operator=(Registration&& o) noexcept {
 }
 
 bool Registration::active() const noexcept {
-  if (!node_) return false;
-  std::lock_guard lock{state_->mu};
-  return node_->phase == CallbackNode::Phase::registered;
+  return node_ && node_->phase.load(std::memory_order_acquire) == CallbackNode::kRegistered;
 }
 
 bool Registration::reset() noexcept {
   CallbackNode* node = std::exchange(node_, nullptr);
   if (!node) return false;
   auto state = std::move(state_);
-  std::unique_lock lock{state->mu};
-  switch (node->phase) {
-    case CallbackNode::Phase::registered:
-      if (node->prev)
-        node->prev->next = node->next;
-      else
-        state->head = node->next;
-      if (node->next)
-        node->next->prev = node->prev;
-      else
-        state->tail = node->prev;
-      lock.unlock();
-      node->free();
-      detail::live_registrations.fetch_sub(1, std::memory_order_relaxed);
+  std::uint32_t phase = node->phase.load(std::memory_order_acquire);
+  if (phase == CallbackNode::kRegistered) {
+    // Still in the list, unless the ender takes it out right now: look again under the lock.
+    std::uint32_t w = detail::lock(*state);
+    // Acquire: it may have run and finished since (kFinished, published by
+    // its runner's exchange, not by the lock), and is then freed below.
+    phase = node->phase.load(std::memory_order_acquire);
+    if (phase == CallbackNode::kRegistered) detail::unlink_node_locked(*state, *node);
+    detail::unlock(*state, w);
+    if (phase == CallbackNode::kRegistered) {
+      detail::release_node(node);
       return true;
-    case CallbackNode::Phase::running:
-      if (state->running_thread == std::this_thread::get_id()) {
-        node->orphaned = true;  // freed by run_callbacks once it returns
-        return false;
-      }
-      state->cv.wait(lock, [&] { return node->phase != CallbackNode::Phase::running; });
-      break;
-    case CallbackNode::Phase::finished:
-      break;
+    }
   }
-  lock.unlock();
-  node->free();
-  detail::live_registrations.fetch_sub(1, std::memory_order_relaxed);
+  if ((phase & ~CallbackNode::kWaiting) == CallbackNode::kRunning) {
+    if (state->running_thread.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+      node->orphaned = true;  // from inside it: freed by run_callbacks once it returns
+      return false;
+    }
+    detail::wait_finished(*node);
+  }
+  detail::release_node(node);
   return false;
 }
 
@@ -425,30 +654,30 @@ Canceler& Canceler::operator=(Canceler&& o) noexcept {
 Canceler::~Canceler() { (*this)(); }
 
 void Canceler::operator()(std::string cause) const {
-  if (!state_ || state_->is_done.load(std::memory_order_acquire)) return;
+  if (!state_ || detail::is_done(*state_)) return;
   std::shared_ptr<const std::string> c;
   if (!cause.empty()) c = std::make_shared<const std::string>(std::move(cause));
   // A strong copy: a callback may destroy this Canceler (and the last other
   // owner of the state) while the state is still being ended.
   std::shared_ptr<ContextState> keep = state_;
-  detail::end(keep, make_error_code(errc::canceled), std::move(c));
+  detail::end(*keep, make_error_code(errc::canceled), std::move(c));
 }
 
 WithCancel with_cancel(const Context& parent) {
   auto s = detail::make_child(Access::state(parent));
-  return {Access::context(s), Access::canceler(s)};
+  return {Access::context(s), Access::canceler(std::move(s))};
 }
 
 WithCancel with_deadline(const Context& parent, TimePoint deadline) {
   const auto& p = Access::state(parent);
   auto s = detail::make_child(p);
-  if (s->is_done.load(std::memory_order_acquire) || (s->deadline && *s->deadline <= deadline)) {
+  if (detail::is_done(*s) || (s->deadline && *s->deadline <= deadline)) {
     // Already over, or the parent ends first: no timer of our own.
     return {Access::context(s), Access::canceler(s)};
   }
   s->deadline = deadline;
   if (deadline <= detail::now()) {
-    detail::end(s, make_error_code(errc::deadline_exceeded), nullptr);
+    detail::end(*s, make_error_code(errc::deadline_exceeded), nullptr);
     return {Access::context(s), Access::canceler(s)};
   }
   if (deadline == TimePoint::max()) return {Access::context(s), Access::canceler(s)};

@@ -100,6 +100,7 @@ pid_t start_command(ChildPlan* plan) {
   } else if (plan->failed_step != ChildStep::none) {
     report->failed_step = plan->failed_step;
     report->failed_errno = plan->failed_errno;
+    report->failed_entry = plan->failed_entry;
   }
   char started = 1;
   ::syscall(SYS_write, plan->ns.started_write, &started, 1);

@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -290,16 +291,61 @@ void close_other_fds(ChildPlan* plan) {
   if (!ok && !close_by_listing(plan)) fail(plan, ChildStep::close_fds, errno);
 }
 
-[[noreturn]] void exec_program(ChildPlan* plan) {
-  ::syscall(SYS_execve, plan->path, plan->argv, plan->envp);
+[[noreturn]] void exec_program(ChildPlan* plan, const char* path) {
+  ::syscall(SYS_execve, path, plan->argv, plan->envp);
   int err = errno;
   // As execvp: what the kernel cannot execute as it is (no #! line) is a
-  // shell script.
+  // shell script. (With a PATH search, sh_argv[1] is the candidate buffer.)
   if (err == ENOEXEC && plan->sh_argv) {
     ::syscall(SYS_execve, plan->sh_argv[0], plan->sh_argv, plan->envp);
     err = errno;
   }
   fail(plan, ChildStep::exec, err);
+}
+
+// 0 when `path` is a regular file this process may execute, else why not.
+int not_executable(const char* path) {
+  struct stat st {};
+  if (::syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0) < 0) return errno;
+  if (!S_ISREG(st.st_mode)) return EACCES;
+  if (::syscall(SYS_faccessat, AT_FDCWD, path, X_OK) < 0) return errno;
+  return 0;
+}
+
+// Copies the NUL-terminated `from` to `to`; returns where the NUL went. (The
+// barrier keeps the compiler from making this a call into libc.)
+char* copy_string(char* to, const char* from) {
+  while ((*to = *from) != '\0') {
+    ++to;
+    ++from;
+    asm volatile("" ::: "memory");
+  }
+  return to;
+}
+
+// The PATH search, entry by entry (an empty entry is "."): the first
+// regular file this process may execute is run; a match through a relative
+// entry fails unless allowed; nothing found fails with ENOENT, or EACCES
+// when something was found but could not be run.
+[[noreturn]] void search_and_exec(ChildPlan* plan) {
+  const PathSearch& s = plan->search;
+  int best = ENOENT;
+  const char* entry = s.entries;
+  for (int i = 0; i < s.nentries; ++i) {
+    char* end = *entry == '\0' ? copy_string(s.candidate, ".") : copy_string(s.candidate, entry);
+    *end++ = '/';
+    copy_string(end, s.program);
+    int err = not_executable(s.candidate);
+    if (err == 0) {
+      plan->failed_entry = i;
+      if (*entry != '/' && s.refuse_relative) fail(plan, ChildStep::path_relative, EACCES);
+      exec_program(plan, s.candidate);
+    }
+    if (err == EACCES) best = EACCES;
+    while (*entry != '\0') ++entry;
+    ++entry;
+  }
+  fail(plan, ChildStep::path_search, best);
 }
 
 int child_main(void* arg) {
@@ -313,7 +359,8 @@ int child_main(void* arg) {
   arm_parent_death(plan);
   install_fds(plan);
   close_other_fds(plan);
-  exec_program(plan);
+  if (plan->search.program) search_and_exec(plan);
+  exec_program(plan, plan->path);
 }
 
 }  // namespace
@@ -354,6 +401,10 @@ const char* step_name(ChildStep s) noexcept {
       return "set up stdio";
     case ChildStep::close_fds:
       return "close fds";
+    case ChildStep::path_search:
+      return "look up on PATH";
+    case ChildStep::path_relative:
+      return "refuse a relative PATH entry";
     case ChildStep::exec:
       return "exec";
   }

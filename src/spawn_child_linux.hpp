@@ -3,8 +3,9 @@
 // Everything is decided and allocated in the parent; the child, running on
 // a private stack in memory shared with the suspended parent (CLONE_VM |
 // CLONE_VFORK), only reads this plan and makes raw syscalls. If a step
-// fails it writes {step, errno} back here and exits 127; the parent reads
-// that once clone returns.
+// fails it writes {step, errno} back here (with the PATH entry it was at,
+// for a program looked up by name) and exits 127; the parent reads that
+// once clone returns.
 #pragma once
 
 #include <cstddef>
@@ -33,6 +34,8 @@ enum class ChildStep : int {
   fd_table,
   fds,
   close_fds,
+  path_search,    // no PATH entry holds the program (ENOENT), or none it may run (EACCES)
+  path_relative,  // found first through a relative PATH entry, which the plan refuses
   exec
 };
 const char* step_name(ChildStep s) noexcept;
@@ -42,6 +45,7 @@ const char* step_name(ChildStep s) noexcept;
 struct NamespaceReport {
   ChildStep failed_step = ChildStep::none;  // the command could not start
   int failed_errno = 0;
+  int failed_entry = -1;  // the PATH entry of the failure, for a program looked up by name
   int command_code = 0;  // CLD_EXITED, CLD_KILLED or CLD_DUMPED once the command ended (0: unknown)
   int command_status = 0;
 };
@@ -57,10 +61,22 @@ struct NamespacePlan {
   std::size_t stack_size = 0;
 };
 
+// A program named without a slash is looked up on PATH by the child, last,
+// right before execve (as execvp does): the lookup then sees the directory
+// and the identity the program will run with, and costs the parent nothing.
+struct PathSearch {
+  const char* program = nullptr;  // nullptr: ChildPlan::path is the program, as given
+  const char* entries = nullptr;  // PATH's entries, each NUL-terminated, one after the other
+  int nentries = 0;
+  bool refuse_relative = true;  // a match through an entry not starting with '/' fails
+  char* candidate = nullptr;    // room for the longest entry, '/', the program and a NUL
+};
+
 struct ChildPlan {
   static constexpr int kMaxFds = 64;
 
-  const char* path = nullptr;  // resolved program
+  const char* path = nullptr;  // the program, when it has a slash (else `search` finds it)
+  PathSearch search;
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   const char* cwd = nullptr;  // nullptr: stay
@@ -109,6 +125,7 @@ struct ChildPlan {
   // Written by the child on failure.
   ChildStep failed_step = ChildStep::none;
   int failed_errno = 0;
+  int failed_entry = -1;  // with `search`: the PATH entry whose candidate failed (path_relative, exec)
 };
 
 // Starts a child that runs `plan` with CLONE_VM | CLONE_VFORK (the caller is

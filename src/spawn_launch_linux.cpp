@@ -125,13 +125,15 @@ void kill_and_reap(int pidfd) noexcept {
 
 // What the child wrote into the plan before it exited 127.
 Error child_failure(const SpawnPlan& plan) {
+  if (auto search = path_search_failure(plan)) return std::move(*search);
   std::string what = step_name(plan.child.failed_step);
   int err = plan.child.failed_errno;
   if (plan.child.failed_step == ChildStep::chdir) what += concat(" ", printable(plan.cwd));
   if (plan.child.failed_step != ChildStep::exec) return sys::error(err, what);
-  what += concat(" ", printable(plan.path));
+  std::string path = program_path(plan);
+  what += concat(" ", printable(path));
   // ENOENT for a file that exists means its #! interpreter is missing.
-  if (err == ENOENT && ::access(plan.path.c_str(), F_OK) == 0) what += " (its interpreter was not found)";
+  if (err == ENOENT && ::access(path.c_str(), F_OK) == 0) what += " (its interpreter was not found)";
   return program_error(err, what);
 }
 
@@ -163,6 +165,7 @@ Result<void> start_in_namespace(SpawnPlan& plan, pid_t init) {
   if (report.failed_step == ChildStep::none) return {};
   plan.child.failed_step = report.failed_step;
   plan.child.failed_errno = report.failed_errno;
+  plan.child.failed_entry = report.failed_entry;
   return child_failure(plan);
 }
 

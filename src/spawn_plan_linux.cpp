@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include <fcntl.h>
@@ -26,41 +27,50 @@ const char* stream_name(int fd) {
   return names[fd];
 }
 
-// 0 when `path` is a regular file we may execute, else why not.
-int not_executable(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return errno;
-  if (!S_ISREG(st.st_mode)) return EACCES;
-  if (::access(path.c_str(), X_OK) != 0) return errno;
-  return 0;
-}
-
-// Resolves `program` on the parent's PATH, as execvp would, but refuses a
-// match through a relative entry unless allowed.
-Result<std::string> resolve(const std::string& program, PathLookup lookup) {
+// A program named without a slash is looked up on PATH by the child, right
+// before its execve (spawn_child_linux.cpp), as execvp does: a lookup here
+// would cost the parent one stat per entry (about 2 µs each), per spawn,
+// and a cache of it could go stale (docs/design.md, "Finding the program").
+// What the child needs is prepared here: PATH's entries (the parent's PATH,
+// read now), NUL-separated, and room for the longest candidate.
+Result<void> plan_search(const std::string& program, PathLookup lookup, SpawnPlan& plan) {
   if (program.empty()) return invalid("empty program name");
-  if (program.find('/') != std::string::npos) return program;
+  plan.path = program;
+  if (program.find('/') != std::string::npos) return {};
   const char* env_path = ::getenv("PATH");
   std::string_view path = env_path ? env_path : "/usr/local/bin:/usr/bin:/bin";
-  int best_err = ENOENT;
-  for (;;) {
-    auto colon = path.find(':');
-    std::string dir{path.substr(0, colon)};
-    std::string candidate = (dir.empty() ? std::string{"."} : dir) + "/" + program;
-    int err = not_executable(candidate);
-    if (err == 0) {
-      if (dir.empty() || dir.front() != '/') {
-        if (lookup == PathLookup::allow_relative) return candidate;
-        return invalid(concat("found as ", printable(candidate), " through the relative PATH entry ", shown(dir),
-                              "; refused (allow with PathLookup::allow_relative)"));
-      }
-      return candidate;
+  plan.search_entries.assign(path);
+  std::size_t longest = 0, from = 0;
+  int n = 1;
+  for (std::size_t i = 0; i <= plan.search_entries.size(); ++i) {
+    if (i < plan.search_entries.size() && plan.search_entries[i] != ':') continue;
+    longest = std::max(longest, i - from);
+    if (i < plan.search_entries.size()) {
+      plan.search_entries[i] = '\0';
+      ++n;
     }
-    if (err == EACCES) best_err = EACCES;  // found but not runnable: say so
-    if (colon == std::string_view::npos) break;
-    path.remove_prefix(colon + 1);
+    from = i + 1;
   }
-  return program_error(best_err, best_err == ENOENT ? "not found on PATH" : "found on PATH but not executable");
+  plan.candidate.assign(std::max<std::size_t>(longest, 1) + 1 + program.size(), '\0');
+  PathSearch& s = plan.child.search;
+  s.program = plan.path.c_str();
+  s.entries = plan.search_entries.c_str();
+  s.nentries = n;
+  s.refuse_relative = lookup != PathLookup::allow_relative;
+  s.candidate = plan.candidate.data();
+  return {};
+}
+
+// The PATH entry `i` of a planned search, and the candidate made from it.
+std::string_view search_entry(const SpawnPlan& plan, int i) {
+  const char* e = plan.search_entries.c_str();
+  for (; i > 0; --i) e += std::strlen(e) + 1;
+  return e;
+}
+
+std::string candidate_of(const SpawnPlan& plan, int i) {
+  std::string_view dir = search_entry(plan, i);
+  return concat(dir.empty() ? std::string_view{"."} : dir, "/", plan.path);
 }
 
 // The environment the child gets: the parent's (no copy) unless edited.
@@ -103,7 +113,8 @@ void plan_argv(const CommandOptions& o, SpawnPlan& plan) {
   if (o.shell_fallback) {
     static char sh[] = "/bin/sh";
     plan.sh_argv.push_back(sh);
-    plan.sh_argv.push_back(plan.path.data());
+    // With a PATH search, the candidate the child runs (it writes it there).
+    plan.sh_argv.push_back(plan.child.search.program ? plan.candidate.data() : plan.path.data());
     plan.sh_argv.insert(plan.sh_argv.end(), plan.argv_ptrs.begin() + 1, plan.argv_ptrs.end());
     plan.child.sh_argv = plan.sh_argv.data();
   }
@@ -461,11 +472,27 @@ Error program_error(int err, const std::string& what) {
   return Error{make_error_code(code), e.message(), e.code()};
 }
 
+std::string program_path(const SpawnPlan& plan) {
+  if (!plan.child.search.program || plan.child.failed_entry < 0) return plan.path;
+  return candidate_of(plan, plan.child.failed_entry);
+}
+
+std::optional<Error> path_search_failure(const SpawnPlan& plan) {
+  const ChildPlan& c = plan.child;
+  if (c.failed_step == ChildStep::path_search) {
+    return program_error(c.failed_errno,
+                         c.failed_errno == ENOENT ? "not found on PATH" : "found on PATH but not executable");
+  }
+  if (c.failed_step != ChildStep::path_relative) return std::nullopt;
+  std::string_view dir = search_entry(plan, c.failed_entry);
+  return invalid(concat("found as ", printable(candidate_of(plan, c.failed_entry)),
+                        " through the relative PATH entry ", shown(dir),
+                        "; refused (allow with PathLookup::allow_relative)"));
+}
+
 Result<void> prepare(const CommandOptions& o, Loop& loop, SpawnPlan& plan) {
   if (auto r = check_strings(o); !r) return r;
-  auto path = resolve(o.program, o.path_lookup);
-  if (!path) return std::move(path).error();
-  plan.path = std::move(*path);
+  if (auto r = plan_search(o.program, o.path_lookup, plan); !r) return r;
   plan_argv(o, plan);
   plan_env(o.env, plan);
   if (o.cwd) {

@@ -1,7 +1,9 @@
 // spawn_plan_linux.hpp — the first step of a spawn: everything prepared in
 // the parent before the clone (the resolved program, argv and envp arrays,
 // the fds, the identities and limits, a cgroup leaf), so the child only
-// reads it. Every error names the step, before anything runs.
+// reads it. Every error names the step, before anything runs; only the
+// program's PATH search is left to the child (it runs nothing either when
+// that fails).
 #pragma once
 
 #include <procctx/command.hpp>
@@ -28,7 +30,9 @@ struct SpawnPlan {
   SpawnPlan& operator=(const SpawnPlan&) = delete;
 
   ChildPlan child;  // what the child reads
-  std::string path;  // the program, resolved
+  std::string path;            // the program, as given (looked up on PATH by the child when it has no slash)
+  std::string search_entries;  // PATH's entries, NUL-separated, for the child's search
+  std::string candidate;       // where the child builds each candidate of its search
   std::vector<std::string> argv;
   std::vector<char*> argv_ptrs, sh_argv;
   std::vector<std::string> env_owned;  // the entries the edits set (the rest point into environ)
@@ -55,5 +59,13 @@ Result<void> prepare(const CommandOptions& o, Loop& loop, SpawnPlan& plan);
 // execvp's callers read it: exit 127), errc::not_executable for the rest;
 // Error::os_error() is the errno.
 Error program_error(int err, const std::string& what);
+
+// The program the child tried to run: plan.path, or the candidate of the
+// PATH entry its search stopped at.
+std::string program_path(const SpawnPlan& plan);
+
+// The child's PATH search failed (nothing found, or a match through a
+// relative entry refused): the error, else nullopt.
+std::optional<Error> path_search_failure(const SpawnPlan& plan);
 
 }  // namespace procctx::detail

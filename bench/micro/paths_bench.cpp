@@ -10,6 +10,10 @@
 //   on_exit      spawn, then p.on_exit(callback); the caller waits for the callback
 //   wait_async   spawn, then p.wait_async().get()
 //   co_await     a coroutine that spawns and co_awaits p.completion()
+//   by name      Command{"true"}.spawn() then p.wait(): "true" looked up on PATH
+//   by absolute path  the same with the path that lookup finds (the by-name
+//                row's reference: parent CPU <= 1.05x; the lookup runs in the
+//                child, so it shows in the child's time and in the rate)
 //
 // Each path builds its Command per spawn, as a caller writes it; C passes a
 // static argv, as a C caller writes it. Like for like: both sides clone with
@@ -98,8 +102,9 @@ void raw_once() {
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) die("/bin/true failed (raw)");
 }
 
-procctx::Process spawn_or_die(const procctx::Context& ctx = procctx::background()) {
-  auto p = procctx::Command{"/bin/true"}.spawn(ctx);
+procctx::Process spawn_or_die(const procctx::Context& ctx = procctx::background(),
+                              const std::string& program = "/bin/true") {
+  auto p = procctx::Command{program}.spawn(ctx);
   if (!p) die(p.error().message());
   return std::move(*p);
 }
@@ -111,6 +116,25 @@ void run_once() {
 }
 
 void spawn_wait_once() { check(spawn_or_die().wait()); }
+
+// Where "true" is on this PATH, found once as execvp would find it.
+const std::string& true_on_path() {
+  static const std::string found = [] {
+    const char* path = std::getenv("PATH");
+    std::string rest = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    for (std::size_t from = 0; from <= rest.size();) {
+      std::size_t end = std::min(rest.find(':', from), rest.size());
+      std::string candidate = rest.substr(from, end - from) + "/true";
+      if (candidate.front() == '/' && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+      from = end + 1;
+    }
+    die("no 'true' on an absolute PATH entry");
+  }();
+  return found;
+}
+
+void by_path_once() { check(spawn_or_die(procctx::background(), true_on_path()).wait()); }
+void by_name_once() { check(spawn_or_die(procctx::background(), "true").wait()); }
 
 void deadline_once() {
   auto [ctx, cancel] = procctx::with_timeout(procctx::background(), 30s);
@@ -268,6 +292,7 @@ struct Path {
   void (*once)();
   double cpu_target;  // at most this times C's parent CPU per spawn; 0: info, and only with --prices
   bool callback = false;  // the child's end reaches the caller from another thread
+  bool name_pair = false;  // by name and by absolute path: compared with each other, not with C
 };
 
 // The reference first; bench/run.sh's rows name it as it is named here.
@@ -282,17 +307,22 @@ constexpr Path kPaths[] = {
     {"C+thread-hop", raw_hop_once, 0},
     {"C+pidfd", raw_pidfd_only_once, 0},
     {"C+procctx-syscalls", raw_procctx_syscalls_once, 0},
+    {"by absolute path", by_path_once, 0, false, true},
+    {"by name", by_name_once, 0, false, true},
 };
 constexpr std::size_t kPathCount = std::size(kPaths);
 // The callback paths' own reference, run by default.
 constexpr std::size_t kHop = 7;
 static_assert(kPaths[kHop].once == raw_hop_once);
+// The spawn by name, and its reference: the same program by its absolute path.
+constexpr std::size_t kByPath = 10, kByName = 11;
+static_assert(kPaths[kByPath].once == by_path_once && kPaths[kByName].once == by_name_once);
 
 // Which paths run (--only, --prices); C, the reference, always does, and
 // the hop's price whenever a callback path does.
 std::vector<bool> g_enabled = [] {
   std::vector<bool> on;
-  for (const Path& p : kPaths) on.push_back(p.cpu_target > 0);
+  for (const Path& p : kPaths) on.push_back(p.cpu_target > 0 || p.name_pair);
   on[kHop] = true;
   return on;
 }();
@@ -308,6 +338,7 @@ void enable_only(const std::string& list) {
     if (it == std::end(kPaths)) die("--only: no path named '" + name + "'");
     g_enabled[static_cast<std::size_t>(it - std::begin(kPaths))] = true;
     if (it->callback) g_enabled[kHop] = true;
+    if (it->name_pair) g_enabled[kByPath] = g_enabled[kByName] = true;
     start = end + 1;
   }
 }
@@ -363,6 +394,7 @@ std::string verdict(double ratio, bool at_least, double target) {
 struct Series {
   std::vector<double> rate, cpu_us, rate_ratio, cpu_ratio;
   std::vector<double> hop_rate_ratio, hop_cpu_ratio;  // callback paths: to C+thread-hop
+  std::vector<double> pair_rate_ratio, pair_cpu_ratio;  // by name: to by absolute path
 };
 
 void print_repetition(int r, const std::vector<Totals>& t) {
@@ -377,6 +409,21 @@ void print_repetition(int r, const std::vector<Totals>& t) {
   std::fflush(stdout);
 }
 
+// A spawn by name beside the same spawn by absolute path: the parent's CPU
+// (judged) and the rate (information: the child's PATH search is in it).
+void print_name_pair(const std::vector<Series>& s) {
+  if (!g_enabled[kByName]) return;
+  bench::Spread rr = bench::spread(s[kByName].pair_rate_ratio), cr = bench::spread(s[kByName].pair_cpu_ratio);
+  const char* row = "W1 spawn by name vs by absolute path";
+  std::printf("%s, parent CPU per spawn: procctx %s us vs by absolute path %s %s us = %.2fx%s %s\n", row,
+              fmt(bench::median(s[kByName].cpu_us)).c_str(), true_on_path().c_str(),
+              fmt(bench::median(s[kByPath].cpu_us)).c_str(), cr.median, bench::range_of(cr).c_str(),
+              verdict(cr.median, false, 1.05).c_str());
+  std::printf("%s, spawns/s: procctx %s spawns/s vs by absolute path %s %s spawns/s = %.2fx%s (info)\n", row,
+              fmt(bench::median(s[kByName].rate)).c_str(), true_on_path().c_str(),
+              fmt(bench::median(s[kByPath].rate)).c_str(), rr.median, bench::range_of(rr).c_str());
+}
+
 void print_summary(const std::vector<Series>& s) {
   bench::Spread c_rate = bench::spread(s[0].rate), c_cpu = bench::spread(s[0].cpu_us);
   std::printf("noise: C over %zu repetitions: %s-%s spawns/s, %s-%s us CPU per spawn\n", s[0].rate.size(),
@@ -384,7 +431,7 @@ void print_summary(const std::vector<Series>& s) {
               fmt(c_cpu.max).c_str());
   std::printf("== summary ==\n");
   for (std::size_t i = 1; i < kPathCount; ++i) {
-    if (!g_enabled[i]) continue;
+    if (!g_enabled[i] || kPaths[i].name_pair) continue;
     bench::Spread rr = bench::spread(s[i].rate_ratio), cr = bench::spread(s[i].cpu_ratio);
     // A price row (hand-written C with procctx's syscalls) is information.
     bool price = kPaths[i].cpu_target == 0;
@@ -410,6 +457,7 @@ void print_summary(const std::vector<Series>& s) {
                 kPaths[i].name, fmt(bench::median(s[i].cpu_us)).c_str(), hop,
                 fmt(bench::median(s[kHop].cpu_us)).c_str(), cr.median, bench::range_of(cr).c_str(), "(info)");
   }
+  print_name_pair(s);
 }
 
 int positive(const char* flag, const char* value) {
@@ -443,7 +491,8 @@ int main(int argc, char** argv) {
       die("unknown option " + a + usage);
     }
   }
-  std::printf("paths_bench: %d repetitions of %d spawns per path, in chunks of %d\n", reps, spawns, chunk);
+  std::printf("paths_bench: %d repetitions of %d spawns per path, in chunks of %d; 'true' on PATH is %s\n",
+              reps, spawns, chunk, true_on_path().c_str());
   // A warm-up of every path (procctx's loop thread starts, the caches and
   // the allocator settle), not counted.
   (void)repetition(std::max(chunk, spawns / 10), chunk);
@@ -459,6 +508,10 @@ int main(int argc, char** argv) {
       if (kPaths[i].callback && g_enabled[kHop]) {
         series[i].hop_rate_ratio.push_back(t[i].rate() / t[kHop].rate());
         series[i].hop_cpu_ratio.push_back(t[i].cpu_us() / t[kHop].cpu_us());
+      }
+      if (i == kByName) {
+        series[i].pair_rate_ratio.push_back(t[i].rate() / t[kByPath].rate());
+        series[i].pair_cpu_ratio.push_back(t[i].cpu_us() / t[kByPath].cpu_us());
       }
     }
     print_repetition(r, t);

@@ -312,8 +312,10 @@ struct CommandOptions {
 /// Error names what was wrong.
 class PROCCTX_EXPORT Command {
  public:
-  /// `program` is looked up on PATH unless it contains a slash. args are
-  /// argv[1..]; argv[0] is `program` as given (see arg0()).
+  /// `program` is looked up on PATH unless it contains a slash: on this
+  /// process's PATH at spawn time, by the child as its last step before
+  /// exec (as execvp does), so as its cwd() and user(), and afresh on every
+  /// spawn. args are argv[1..]; argv[0] is `program` as given (see arg0()).
   explicit Command(std::string program, std::vector<std::string> args = {});
 
   /// Appends one argument.
@@ -403,7 +405,8 @@ class PROCCTX_EXPORT Command {
   Command& wait_delay(Duration d);
   /// Which processes a stop reaches (default Tree::process_group).
   Command& tree(Tree t);
-  /// Whether a program found through a relative PATH entry may run (default: no).
+  /// Whether a program found through a relative PATH entry (relative to
+  /// cwd(), where the child looks) may run (default: no).
   Command& path_lookup(PathLookup p);
   /// What happens to processes the child leaves in its tree (default: leave them, reported).
   Command& leftovers(Leftovers l);

@@ -185,8 +185,10 @@ TEST_F(Fault, TimerfdFailureSkipsTheGraceButStillEscalates) {
 
 TEST_F(Fault, TimerfdRearmFailureDoesNotStrandLaterTimers) {
   // An earlier timer is pending, so adding the grace timer needs no re-arm;
-  // re-arming after the earlier one fires is what fails.
-  auto [early, early_cancel] = procctx::with_timeout(procctx::background(), std::chrono::milliseconds(50));
+  // re-arming after the earlier one fires is what fails. The earlier timer
+  // is made once the child is ready: made before the spawn, a slow start on
+  // a busy machine let it fire first, and then adding the grace timer was
+  // the re-arm that failed.
   auto [ctx, cancel] = procctx::with_cancel(procctx::background());
   auto p = helper_cmd({"ignore-term", "30"})
                .out(Stdio::pipe())
@@ -194,6 +196,7 @@ TEST_F(Fault, TimerfdRearmFailureDoesNotStrandLaterTimers) {
                .spawn(ctx);
   ASSERT_TRUE(p) << p.error().message();
   EXPECT_EQ(procctx::test::read_line(p->out()), "ready");
+  auto [early, early_cancel] = procctx::with_timeout(procctx::background(), std::chrono::milliseconds(100));
   cancel("stop it");
   arm(Call::timerfd_settime, EINVAL, 1, -1);
   const auto& c = p->wait();

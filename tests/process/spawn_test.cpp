@@ -160,6 +160,121 @@ TEST_F(Spawn, RelativePathEntryIsRefusedUnlessAllowed) {
   EXPECT_EQ(allowed->out.text(), "dot\n");
 }
 
+// PATH set for one test, then put back.
+class PathForTest {
+ public:
+  explicit PathForTest(const std::string& front) : old_(::getenv("PATH")) {
+    ::setenv("PATH", (front + ":" + old_).c_str(), 1);
+  }
+  ~PathForTest() { ::setenv("PATH", old_.c_str(), 1); }
+  PathForTest(const PathForTest&) = delete;
+  PathForTest& operator=(const PathForTest&) = delete;
+
+ private:
+  std::string old_;
+};
+
+// What a spawn by name runs, or the error code when nothing runs.
+std::string ran(const std::string& name) {
+  auto c = Command{name}.out(Stdio::capture()).run();
+  if (!c) return c.error().code() == procctx::errc::not_found ? "not found" : c.error().message();
+  return std::string{c->out.text()};
+}
+
+// The PATH search keeps no memory between spawns, so no change can be
+// missed: each way a cache keyed on PATH and the directories could go stale
+// is made here, back to back, faster than a directory's mtime ticks (the
+// kernel's coarse clock: several changes share one mtime), and the very next
+// spawn sees it.
+TEST_F(Spawn, PathSearchSeesEveryChangeAtTheNextSpawn) {
+  fs::path a = dir_ / "a", b = dir_ / "b", c = dir_ / "c";
+  for (const auto& d : {a, b, c}) fs::create_directories(d);
+  PathForTest path{a.string() + ":" + b.string()};
+  auto script = [](const fs::path& p, const std::string& says) {
+    std::ofstream{p} << "#!/bin/sh\necho " << says << "\n";
+    fs::permissions(p, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  };
+  const std::string prog = "procctx-path-prog";
+  EXPECT_EQ(ran(prog), "not found");
+  script(b / prog, "b");
+  EXPECT_EQ(ran(prog), "b\n");  // appeared in a later entry
+  script(a / prog, "a");
+  EXPECT_EQ(ran(prog), "a\n");  // appeared in an earlier entry
+  fs::permissions(a / prog, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(ran(prog), "b\n");  // not executable any more (the directory's mtime did not change)
+  fs::permissions(a / prog, fs::perms::owner_all);
+  EXPECT_EQ(ran(prog), "a\n");  // executable again
+  script(a / "next", "a2");
+  fs::rename(a / "next", a / prog);
+  EXPECT_EQ(ran(prog), "a2\n");  // replaced in place
+  script(c / "one", "c1");
+  script(c / "two", "c2");
+  fs::remove(a / prog);
+  fs::create_symlink(c / "one", a / prog);
+  EXPECT_EQ(ran(prog), "c1\n");  // a symlink to elsewhere
+  fs::create_symlink(c / "two", a / "link");
+  fs::rename(a / "link", a / prog);
+  EXPECT_EQ(ran(prog), "c2\n");  // the symlink retargeted
+  fs::remove(c / "two");
+  EXPECT_EQ(ran(prog), "b\n");  // its target gone (in another directory)
+  fs::rename(a, dir_ / "old-a");
+  fs::create_directories(a);
+  script(a / prog, "a3");
+  EXPECT_EQ(ran(prog), "a3\n");  // the directory itself replaced
+  fs::remove(b / prog);
+  fs::remove_all(a);
+  EXPECT_EQ(ran(prog), "not found");
+}
+
+// The search is the child's, after its chdir: a relative PATH entry means
+// the directory the program runs in, where the parent's search looked in its
+// own (and refused or ran what the child would not have found).
+TEST_F(Spawn, RelativePathEntriesMeanTheChildsDirectory) {
+  write_file("procctx-dot-prog", "#!/bin/sh\necho dot\n", fs::perms::owner_all);
+  PathForTest path{"."};
+  auto allowed = Command{"procctx-dot-prog"}
+                     .cwd(dir_)
+                     .out(Stdio::capture())
+                     .path_lookup(procctx::PathLookup::allow_relative)
+                     .run();
+  ASSERT_TRUE(allowed) << allowed.error().message();
+  EXPECT_EQ(allowed->out.text(), "dot\n");
+  auto refused = Command{"procctx-dot-prog"}.cwd(dir_).run();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), procctx::errc::invalid_argument) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("found as ./procctx-dot-prog through the relative PATH entry '.'"),
+            std::string::npos)
+      << refused.error().message();
+  // A file without a #! line found on PATH runs through /bin/sh by its full name.
+  write_file("procctx-no-shebang", "echo plain \"$0\"\n", fs::perms::owner_all);
+  PathForTest abs{dir_.string()};
+  auto fallback = Command{"procctx-no-shebang"}.shell_fallback().out(Stdio::capture()).run();
+  ASSERT_TRUE(fallback) << fallback.error().message();
+  EXPECT_EQ(fallback->out.text(), "plain " + (dir_ / "procctx-no-shebang").string() + "\n");
+}
+
+// The search is made as the identity the program runs as: an earlier match
+// that user may not run is passed over, as execvp passes it over.
+TEST_F(Spawn, PathSearchRunsAsTheChildsUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run as another user";
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  fs::path mine = dir_ / "root-only", everyone = dir_ / "everyone";
+  fs::create_directories(mine);
+  fs::create_directories(everyone);
+  fs::permissions(everyone, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  fs::permissions(mine, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  std::ofstream{mine / "procctx-who"} << "#!/bin/sh\necho root-only\n";
+  fs::permissions(mine / "procctx-who", fs::perms::owner_all);
+  std::ofstream{everyone / "procctx-who"} << "#!/bin/sh\necho everyone\n";
+  fs::permissions(everyone / "procctx-who", fs::perms::owner_all | fs::perms::group_read |
+                                                fs::perms::group_exec | fs::perms::others_read |
+                                                fs::perms::others_exec);
+  PathForTest path{mine.string() + ":" + everyone.string()};
+  auto c = Command{"procctx-who"}.user(65534u).group(65534u).out(Stdio::capture()).run();
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->out.text(), "everyone\n");
+}
+
 TEST_F(Spawn, DoneContextStartsNothing) {
   auto [ctx, cancel] = procctx::with_cancel(procctx::background());
   cancel("not today");

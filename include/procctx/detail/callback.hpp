@@ -5,6 +5,9 @@
 /// allocates must be visible to the compiler; nothing here is for callers.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+
 namespace procctx::detail {
 
 // One registered callback. Allocated by on_done(); owned by its Registration.
@@ -13,9 +16,12 @@ struct CallbackNode {
   CallbackNode* next = nullptr;
   void (*invoke)(CallbackNode*) noexcept = nullptr;
   void (*destroy)(CallbackNode*) noexcept = nullptr;
-  // Guarded by the state's mutex: registered → running → finished.
-  enum class Phase : unsigned char { registered, running, finished } phase = Phase::registered;
-  bool orphaned = false;  // its Registration went away while it ran
+  // registered → running → finished (set to running under the context's
+  // list lock; to finished by the thread that ran it), plus kWaiting while a
+  // Registration on another thread waits for it to finish (a futex word).
+  static constexpr std::uint32_t kRegistered = 0, kRunning = 1, kFinished = 2, kWaiting = 4;
+  std::atomic<std::uint32_t> phase{kRegistered};
+  bool orphaned = false;  // its Registration went away inside it (the running thread's own)
 
   void run() noexcept { invoke(this); }
   void free() noexcept { destroy(this); }
